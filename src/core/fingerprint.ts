@@ -1,0 +1,15 @@
+import { createHash } from 'node:crypto'
+
+/**
+ * A short, stable id for a secret: `kw_` and the first 12 hex characters of its SHA-256.
+ * Safe to log and to put in events; it identifies a key without revealing any part of it
+ * (no prefix or suffix of the key itself ever appears, F6).
+ */
+export function fingerprint(secret: string | Uint8Array): string {
+  return `kw_${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`
+}
+
+/** The SHA-256 of a secret, as a Buffer. Used as cache key and comparison input. */
+export function sha256(secret: string | Uint8Array): Buffer {
+  return createHash('sha256').update(secret).digest()
+}

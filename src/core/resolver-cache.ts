@@ -1,0 +1,124 @@
+import { LRUCache } from 'lru-cache'
+import type { CacheState } from './decision.js'
+
+/** A clock for cache ages, in ms. Tests inject one; production uses `performance`. */
+export interface Clock {
+  now(): number
+}
+
+export interface ResolverCacheOptions<V> {
+  /** Loads the value for a key. Its rejection is the caller's "cannot decide". */
+  load: (key: string, context: unknown) => Promise<V> | V
+  /** How long a loaded value is used, ms. */
+  ttl: number
+  /** Most keys kept. */
+  max: number
+  /** A value may be re-read because it failed to match at most this often, ms (default 1000). */
+  minRefreshInterval?: number
+  /** Per value TTL, e.g. a short one for "not found"; defaults to `ttl`. */
+  ttlFor?: (value: V) => number
+  /** Values for which this returns false are handed out but not kept (e.g. an unset key, F1). */
+  keep?: (value: V) => boolean
+  clock?: Clock
+}
+
+export interface Loaded<V> {
+  value: V
+  cache: CacheState
+}
+
+interface Entry<V> {
+  value: V
+  loadedAt: number
+}
+
+export interface ResolverCacheStats {
+  [counter: string]: number
+  hits: number
+  misses: number
+  refreshes: number
+  failures: number
+  size: number
+}
+
+/**
+ * Values from a resolver (keys, hash records), cached with a TTL by lru-cache, with concurrent
+ * loads coalesced by its `fetch()`, and a rate-limited forced re-read for refresh-on-mismatch.
+ */
+export class ResolverCache<V> {
+  private readonly cache: LRUCache<string, Entry<V>, unknown>
+  private readonly clock: Clock
+  private readonly minRefreshInterval: number
+  private readonly keep: (value: V) => boolean
+  private readonly counters = { hits: 0, misses: 0, refreshes: 0, failures: 0 }
+
+  constructor(options: ResolverCacheOptions<V>) {
+    this.clock = options.clock ?? performance
+    this.minRefreshInterval = options.minRefreshInterval ?? 1000
+    this.keep = options.keep ?? (() => true)
+    const { ttlFor } = options
+    this.cache = new LRUCache<string, Entry<V>, unknown>({
+      max: options.max,
+      ttl: options.ttl,
+      perf: this.clock,
+      fetchMethod: async (key, _stale, { options: fetchOptions, context }) => {
+        const value = await options.load(key, context)
+        if (ttlFor) fetchOptions.ttl = ttlFor(value)
+        return { value, loadedAt: this.clock.now() }
+      },
+    })
+  }
+
+  /** The cached value if present and fresh, without loading: the synchronous fast path. */
+  peek(key: string): V | undefined {
+    const entry = this.cache.get(key)
+    if (entry === undefined) return undefined
+    this.counters.hits++
+    return entry.value
+  }
+
+  /** The cached value, or a load of it (one load however many callers ask at once). */
+  async get(key: string, context?: unknown): Promise<Loaded<V>> {
+    const cached = this.cache.get(key)
+    if (cached !== undefined) {
+      this.counters.hits++
+      return { value: cached.value, cache: 'hit' }
+    }
+    this.counters.misses++
+    return { value: await this.fetch(key, context, false), cache: 'miss' }
+  }
+
+  /**
+   * Re-reads a value that just failed to match, unless it was read less than
+   * `minRefreshInterval` ago; returns undefined when no re-read happened.
+   */
+  async refresh(key: string, context?: unknown): Promise<Loaded<V> | undefined> {
+    const entry = this.cache.get(key, { allowStale: true })
+    if (entry !== undefined && this.clock.now() - entry.loadedAt < this.minRefreshInterval) return undefined
+    this.counters.refreshes++
+    return { value: await this.fetch(key, context, true), cache: 'refresh' }
+  }
+
+  /** Drops one key, or everything. */
+  invalidate(key?: string): void {
+    if (key === undefined) this.cache.clear()
+    else this.cache.delete(key)
+  }
+
+  stats(): ResolverCacheStats {
+    return { ...this.counters, size: this.cache.size }
+  }
+
+  private async fetch(key: string, context: unknown, forceRefresh: boolean): Promise<V> {
+    let entry: Entry<V> | undefined
+    try {
+      entry = await this.cache.fetch(key, { context, forceRefresh })
+    } catch (error) {
+      this.counters.failures++
+      throw error
+    }
+    if (entry === undefined) throw new Error('resolver cache: load returned nothing')
+    if (!this.keep(entry.value)) this.cache.delete(key)
+    return entry.value
+  }
+}

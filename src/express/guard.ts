@@ -1,0 +1,90 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { KeywardAuth } from '../core/auth.js'
+import type { HeaderValue } from '../core/credentials.js'
+import { type Decision, failure } from '../core/decision.js'
+import { KeywardError } from '../core/errors.js'
+import { publishDecision } from '../core/events.js'
+import type { GuardControls, GuardOptions } from '../core/guard.js'
+import { sendProblem } from './problem.js'
+import './augment.js'
+
+/** The request shape guards read: Node's, which Express 4 and 5 both extend. */
+export type GuardRequest = IncomingMessage & { auth?: KeywardAuth }
+
+type Next = (err?: unknown) => void
+
+/** An Express middleware with keyward's controls. */
+export type Guard = ((req: GuardRequest, res: ServerResponse, next: Next) => void) & GuardControls
+
+/**
+ * A header as sent, repeated headers included: Node folds duplicates of some headers into one
+ * string and drops duplicates of others (Authorization), so read `headersDistinct`.
+ */
+export function requestHeader(req: IncomingMessage, name: string): HeaderValue {
+  return req.headersDistinct[name]
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T>)?.then === 'function'
+}
+
+/**
+ * Turns a core decision function into an Express middleware: it runs the decision, publishes
+ * it, sets `req.auth` on allow, and answers (or `next(err)`s) the rest.
+ */
+export function expressGuard(
+  middleware: string,
+  decide: (req: GuardRequest) => Decision | Promise<Decision>,
+  options: GuardOptions,
+  controls: GuardControls,
+): Guard {
+  const passErrors = options.onError === 'next'
+
+  const finish = (
+    decision: Decision,
+    req: GuardRequest,
+    res: ServerResponse,
+    next: Next,
+    startedAt: number,
+  ) => {
+    publishDecision(middleware, decision, startedAt, options)
+    if (decision.outcome === 'allow') {
+      req.auth = decision.auth
+      next()
+      return
+    }
+    if (passErrors) next(decision.error)
+    else sendProblem(res, decision.error)
+  }
+
+  const unexpected = (cause: unknown) =>
+    failure(
+      new KeywardError({
+        code: 'auth_unavailable',
+        reason: 'internal_error',
+        headers: { 'Retry-After': '1' },
+        message: `${middleware}: unexpected failure while deciding (${cause instanceof Error ? cause.name : typeof cause})`,
+        middleware,
+        cause,
+      }),
+    )
+
+  const handler = (req: GuardRequest, res: ServerResponse, next: Next) => {
+    const startedAt = performance.now()
+    let result: Decision | Promise<Decision>
+    try {
+      result = decide(req)
+    } catch (cause) {
+      result = unexpected(cause)
+    }
+    if (isPromise(result)) {
+      result.then(
+        (decision) => finish(decision, req, res, next, startedAt),
+        (cause) => finish(unexpected(cause), req, res, next, startedAt),
+      )
+    } else {
+      finish(result, req, res, next, startedAt)
+    }
+  }
+  return Object.assign(handler, controls)
+}

@@ -1,0 +1,44 @@
+import type { KeyList, KeyResolver } from './key-resolver.js'
+
+const SOURCE = Symbol.for('keyward.fromEnv')
+
+/**
+ * A key resolver that reads environment variables when it is called (at request time, never
+ * at import time, F1). Unset and blank variables are skipped; values are trimmed of surrounding
+ * whitespace (a trailing newline from a secrets file is not part of the key). Each variable
+ * becomes a key whose id is the variable's name, so `req.auth.keyId` says which one matched.
+ *
+ * @example requireWorkerKey({ keys: fromEnv('WORKER_KEY', 'WORKER_KEY_PREVIOUS') })
+ */
+export function fromEnv(...names: string[]): KeyResolver & { readonly variables: readonly string[] } {
+  if (names.length === 0 || names.some((name) => typeof name !== 'string' || name.trim() === '')) {
+    throw new TypeError('fromEnv: pass one or more environment variable names, e.g. fromEnv("WORKER_KEY")')
+  }
+  const variables = Object.freeze([...names])
+  const resolve = (): KeyList => {
+    const keys: Array<{ id: string; key: string }> = []
+    for (const name of variables) {
+      const value = process.env[name]?.trim()
+      if (value) keys.push({ id: name, key: value })
+    }
+    return keys
+  }
+  Object.defineProperty(resolve, SOURCE, { value: variables })
+  return Object.assign(resolve, { variables })
+}
+
+/** The variables a resolver made by {@link fromEnv} reads, for error messages. */
+export function envVariablesOf(resolver: unknown): readonly string[] | undefined {
+  if (typeof resolver !== 'function') return undefined
+  return (resolver as unknown as Record<symbol, readonly string[] | undefined>)[SOURCE]
+}
+
+/** "WORKER_KEY is unset or blank in this process" / "none of A, B is set ..." */
+export function describeUnsetSource(resolver: unknown, what: string): string {
+  const variables = envVariablesOf(resolver)
+  if (variables === undefined) return `the ${what} resolver returned no key`
+  if (variables.length === 1) {
+    return `${variables[0]} is unset or blank in this process — check how the process is started (env file, container env, systemd unit)`
+  }
+  return `none of ${variables.join(', ')} is set in this process — check how the process is started`
+}
