@@ -13,7 +13,7 @@ export interface ResolverCacheOptions<V> {
   ttl: number
   /** Most keys kept. */
   max: number
-  /** A value may be re-read because it failed to match at most this often, ms (default 1000). */
+  /** A value is re-read because it failed to match at most this often, ms (default 1000). */
   minRefreshInterval?: number
   /** Per value TTL, e.g. a short one for "not found"; defaults to `ttl`. */
   ttlFor?: (value: V) => number
@@ -29,7 +29,13 @@ export interface Loaded<V> {
 
 interface Entry<V> {
   value: V
-  loadedAt: number
+  /** Set when this value was loaded by a refresh-on-mismatch, for its rate limit. */
+  refreshedAt: number | undefined
+}
+
+interface FetchContext {
+  caller: unknown
+  refresh: boolean
 }
 
 export interface ResolverCacheStats {
@@ -62,9 +68,10 @@ export class ResolverCache<V> {
       ttl: options.ttl,
       perf: this.clock,
       fetchMethod: async (key, _stale, { options: fetchOptions, context }) => {
-        const value = await options.load(key, context)
+        const { caller, refresh } = context as FetchContext
+        const value = await options.load(key, caller)
         if (ttlFor) fetchOptions.ttl = ttlFor(value)
-        return { value, loadedAt: this.clock.now() }
+        return { value, refreshedAt: refresh ? this.clock.now() : undefined }
       },
     })
   }
@@ -89,12 +96,16 @@ export class ResolverCache<V> {
   }
 
   /**
-   * Re-reads a value that just failed to match, unless it was read less than
-   * `minRefreshInterval` ago; returns undefined when no re-read happened.
+   * Re-reads a value that just failed to match, unless the last such re-read of this key was
+   * less than `minRefreshInterval` ago; returns undefined when no re-read happened. The limit
+   * counts re-reads, not loads: a key rotated right after a routine (TTL) load still works at
+   * once, and a flood of wrong keys still costs one read per interval.
    */
   async refresh(key: string, context?: unknown): Promise<Loaded<V> | undefined> {
     const entry = this.cache.get(key, { allowStale: true })
-    if (entry !== undefined && this.clock.now() - entry.loadedAt < this.minRefreshInterval) return undefined
+    if (entry?.refreshedAt !== undefined && this.clock.now() - entry.refreshedAt < this.minRefreshInterval) {
+      return undefined
+    }
     this.counters.refreshes++
     return { value: await this.fetch(key, context, true), cache: 'refresh' }
   }
@@ -112,7 +123,10 @@ export class ResolverCache<V> {
   private async fetch(key: string, context: unknown, forceRefresh: boolean): Promise<V> {
     let entry: Entry<V> | undefined
     try {
-      entry = await this.cache.fetch(key, { context, forceRefresh })
+      entry = await this.cache.fetch(key, {
+        context: { caller: context, refresh: forceRefresh },
+        forceRefresh,
+      })
     } catch (error) {
       this.counters.failures++
       throw error

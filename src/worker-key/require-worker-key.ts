@@ -108,8 +108,9 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
       const loaded = await cache.get(CACHE_KEY)
       const first = judge(loaded.value, digest, keyFingerprint, loaded.cache)
       if (first) return first
-      // re-resolve once: the key may have been rotated since we cached the list
-      const refreshed = await cache.refresh(CACHE_KEY)
+      // re-resolve once: the key may have been rotated since we cached the list (a list this
+      // request just loaded is as fresh as it gets)
+      const refreshed = loaded.cache === 'miss' ? undefined : await cache.refresh(CACHE_KEY)
       const second = refreshed && judge(refreshed.value, digest, keyFingerprint, 'refresh')
       if (second) return second
       return deny('invalid_credentials', 'key_mismatch', {
