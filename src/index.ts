@@ -21,6 +21,48 @@ export type { Clock } from './core/resolver-cache.js'
 export { keywardErrorHandler } from './express/error-handler.js'
 export type { Guard, GuardRequest } from './express/guard.js'
 export type { ProblemBody } from './express/problem.js'
+export {
+  type DiagnoseOptions,
+  type Diagnosis,
+  type DiagnosisTag,
+  diagnose,
+  type KeyChange,
+  type KeyDescription,
+  type MatchHint,
+  type RecordDescription,
+  type SaltInterpretation,
+} from './widget-key/diagnose.js'
+export {
+  type CreatedWidgetKey,
+  type CreateWidgetKeyOptions,
+  checkWidgetKeyShape,
+  createWidgetKey,
+  DEFAULT_WIDGET_KEY_PREFIX,
+  WIDGET_KEY_LENGTH_AFTER_PREFIX,
+  type WidgetKeyShape,
+} from './widget-key/keys.js'
+export { type HashWidgetKeyOptions, hashWidgetKey, verifyKeyAgainstRecord } from './widget-key/pbkdf2.js'
+export type { LoadedRecord, WidgetRecordInput, WidgetRecordsAnswer } from './widget-key/record-set.js'
+export { HashRecordError, type HashRecordField, type HashRecordProblem } from './widget-key/records/errors.js'
+export { recordFingerprint } from './widget-key/records/fingerprint.js'
+export { type FormattedHashRecord, formatHashRecord } from './widget-key/records/format.js'
+export { detectRecordFormat, inspectHashRecord, parseHashRecord } from './widget-key/records/parse.js'
+export type {
+  HashEncoding,
+  HashReading,
+  HashRecord,
+  HashRecordInput,
+  HashRecordObject,
+  OutputFormat,
+  ParseOptions,
+  Pbkdf2Digest,
+  RecordFormat,
+  RecordInspection,
+  SaltEncoding,
+  SaltReading,
+} from './widget-key/records/types.js'
+export type { InvalidationSource, WidgetKeyOptions } from './widget-key/verify-widget-key.js'
+export { verifyWidgetKey } from './widget-key/verify-widget-key.js'
 export { fromEnv } from './worker-key/from-env.js'
 export type { KeyList, KeyResolver } from './worker-key/key-resolver.js'
 export {

@@ -1,4 +1,13 @@
 import type { Command } from './io.js'
 
 /** The bin's commands, each loaded only when run. */
-export const commands: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {}
+export const commands: Record<string, { summary: string; load: () => Promise<{ run: Command }> }> = {
+  'create-widget-key': {
+    summary: 'print a new widget key and its PBKDF2 hash record',
+    load: () => import('./create-widget-key.js'),
+  },
+  doctor: {
+    summary: 'explain why a widget key does or does not match a hash record',
+    load: () => import('./doctor.js'),
+  },
+}

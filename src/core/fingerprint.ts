@@ -6,7 +6,12 @@ import { createHash } from 'node:crypto'
  * (no prefix or suffix of the key itself ever appears, F6).
  */
 export function fingerprint(secret: string | Uint8Array): string {
-  return `kw_${createHash('sha256').update(secret).digest('hex').slice(0, 12)}`
+  return fingerprintOfDigest(sha256(secret))
+}
+
+/** The fingerprint of a secret whose SHA-256 is already known: saves hashing it twice. */
+export function fingerprintOfDigest(digest: Buffer): string {
+  return `kw_${digest.toString('hex', 0, 6)}`
 }
 
 /** The SHA-256 of a secret, as a Buffer. Used as cache key and comparison input. */

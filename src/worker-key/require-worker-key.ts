@@ -2,7 +2,7 @@ import { findDigest } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError } from '../core/errors.js'
-import { fingerprint, sha256 } from '../core/fingerprint.js'
+import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import type { GuardOptions } from '../core/guard.js'
 import { positiveNumber } from '../core/options.js'
 import { type Clock, ResolverCache } from '../core/resolver-cache.js'
@@ -126,7 +126,7 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
     const presented = extractCredential(requestHeader(req, header))
     if (!presented.ok) return deny(presented.code, presented.reason)
     const digest = sha256(presented.value)
-    const keyFingerprint = fingerprint(presented.value)
+    const keyFingerprint = fingerprintOfDigest(digest)
     // synchronous fast path: keys cached and the presented one among them
     const cached = cache.peek(CACHE_KEY)
     const fast = cached && judge(cached, digest, keyFingerprint, 'hit')

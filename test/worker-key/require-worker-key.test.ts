@@ -174,7 +174,7 @@ describe.each(expressVersions)('requireWorkerKey ($name)', ({ express }) => {
   })
 
   it('accepts a key rotated right after a routine load, with no time passing', async () => {
-    let configured = KEY_A
+    let configured: string = KEY_A
     const app = appWith(requireWorkerKey({ keys: () => configured, clock: manualClock() }))
     await request(app).get('/jobs').set('X-Worker-Key', KEY_A).expect(200)
     configured = KEY_B

@@ -1,0 +1,70 @@
+import { normaliseOrigins } from './origins.js'
+import { HashRecordError } from './records/errors.js'
+import { recordFingerprint } from './records/fingerprint.js'
+import { parseHashRecord } from './records/parse.js'
+import type { HashRecord, HashRecordInput, ParseOptions } from './records/types.js'
+
+/**
+ * A record as the store may hand it over: the record itself (any format `parseHashRecord`
+ * reads), or wrapped with its rotation deadline and allowed origins. Object records may also
+ * carry `expiresAt` and `origins` beside their own fields.
+ */
+export type WidgetRecordInput =
+  | HashRecordInput
+  | { record: HashRecordInput; expiresAt?: Date | string | number | null; origins?: readonly string[] | null }
+
+/** What the `records` resolver may return for a tenant. */
+export type WidgetRecordsAnswer = WidgetRecordInput | readonly WidgetRecordInput[] | null | undefined
+
+/** A parsed record, ready to verify against: no secret, only the stored hash and its fingerprint. */
+export interface LoadedRecord {
+  record: HashRecord
+  fingerprint: string
+  /** ms since the epoch after which the record no longer matches (rotation grace). */
+  expiresAt: number | undefined
+  origins: ReadonlySet<string> | undefined
+}
+
+export type TenantRecords =
+  | { found: true; records: LoadedRecord[]; invalid: HashRecordError[] }
+  | { found: false }
+
+/** Parses a resolver's answer once, when it is loaded, so requests only derive and compare. */
+export function loadRecords(answer: WidgetRecordsAnswer, parseOptions: ParseOptions): TenantRecords {
+  if (answer === null || answer === undefined) return { found: false }
+  const list: readonly WidgetRecordInput[] = Array.isArray(answer) ? answer : [answer as WidgetRecordInput]
+  if (list.length === 0) return { found: false }
+  const records: LoadedRecord[] = []
+  const invalid: HashRecordError[] = []
+  for (const entry of list) {
+    const wrapped = isWrapped(entry) ? entry : undefined
+    const input = wrapped ? wrapped.record : (entry as HashRecordInput)
+    const meta =
+      wrapped ?? (typeof entry === 'object' && entry !== null ? (entry as Record<string, unknown>) : {})
+    try {
+      const record = parseHashRecord(input, parseOptions)
+      records.push({
+        record,
+        fingerprint: recordFingerprint(record),
+        expiresAt: toTime(meta.expiresAt),
+        origins: Array.isArray(meta.origins) ? normaliseOrigins(meta.origins, 'record origins') : undefined,
+      })
+    } catch (error) {
+      if (HashRecordError.is(error)) invalid.push(error)
+      else throw error
+    }
+  }
+  return { found: true, records, invalid }
+}
+
+function isWrapped(entry: unknown): entry is Extract<WidgetRecordInput, { record: HashRecordInput }> {
+  return typeof entry === 'object' && entry !== null && 'record' in entry
+}
+
+function toTime(value: unknown): number | undefined {
+  if (value === undefined || value === null) return undefined
+  const time =
+    value instanceof Date ? value.getTime() : typeof value === 'number' ? value : Date.parse(String(value))
+  // an unreadable deadline is treated as already passed: fail closed
+  return Number.isNaN(time) ? 0 : time
+}
