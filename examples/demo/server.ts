@@ -3,32 +3,52 @@
  * Run with `npm run demo`, then try the curl lines it prints.
  */
 import express from 'express'
-import { fromEnv, requireWorkerKey } from '../../src/index.js'
+import {
+  createWidgetKey,
+  type DecisionEvent,
+  formatHashRecord,
+  fromEnv,
+  requireWorkerKey,
+  verifyWidgetKey,
+} from '../../src/index.js'
+import { memoryRecordStore } from '../../src/testing/memory-record-store.js'
 
 const port = Number(process.env.PORT ?? 3000)
+const url = `http://127.0.0.1:${port}`
+const logDecision = (event: DecisionEvent) => console.log('decision', JSON.stringify(event))
 
 // The key is read from the environment when a request arrives (F1); the demo sets one if the
 // shell did not, so it answers out of the box.
 process.env.WORKER_KEY ??= 'demo-worker-key-0123456789abcdef0123456789'
 
+// A widget key for tenant "acme": the store keeps only its PBKDF2 record.
+const store = memoryRecordStore()
+const widget = await createWidgetKey()
+store.set('acme', formatHashRecord(widget.record, 'phc'))
+
 const app = express()
-const workerGuard = requireWorkerKey({
-  keys: fromEnv('WORKER_KEY'),
-  onDecision: (event) => console.log('decision', JSON.stringify(event)),
-})
+const workerGuard = requireWorkerKey({ keys: fromEnv('WORKER_KEY'), onDecision: logDecision })
+const widgetGuard = verifyWidgetKey({ records: store.records, onDecision: logDecision })
+
 app.post('/worker/jobs', workerGuard, (req, res) => {
   res.json({ accepted: true, auth: req.auth })
 })
+app.get('/widget/config', widgetGuard, (req, res) => {
+  res.json({ tenant: req.auth?.tenantId, theme: 'light' })
+})
 
-await workerGuard.ready()
+await Promise.all([workerGuard.ready(), widgetGuard.ready()])
 const server = app.listen(port, '127.0.0.1', () => {
-  const url = `http://127.0.0.1:${port}`
   console.log(`keyward demo listening on ${url}
 
 Worker key (service-to-service):
   curl -i -X POST ${url}/worker/jobs -H "X-Worker-Key: ${process.env.WORKER_KEY}"   # 200
   curl -i -X POST ${url}/worker/jobs -H "X-Worker-Key: wrong"          # 401 invalid_credentials
   curl -i -X POST ${url}/worker/jobs                                     # 401 missing_credentials
+
+Widget key (tenant "acme", PBKDF2 record in an in-memory store):
+  curl -i ${url}/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: ${widget.key}"   # 200
+  curl -i ${url}/widget/config -H "X-Tenant-Id: nobody" -H "X-Widget-Key: ${widget.key}"   # 401, event says unknown_tenant
 `)
 })
 
