@@ -1,3 +1,4 @@
+export * from './bearer/index.js'
 export type { KeywardAuth } from './core/auth.js'
 export { findDigest, matchesDigest } from './core/compare.js'
 export { extractCredential, MAX_CREDENTIAL_LENGTH } from './core/credentials.js'

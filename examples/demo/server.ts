@@ -6,12 +6,15 @@ import express from 'express'
 import {
   createWidgetKey,
   type DecisionEvent,
+  delegateBearerAuth,
   formatHashRecord,
   fromEnv,
+  httpValidator,
+  requireScopes,
   requireWorkerKey,
   verifyWidgetKey,
 } from '../../src/index.js'
-import { memoryRecordStore } from '../../src/testing/memory-record-store.js'
+import { memoryRecordStore, startAuthService } from '../../src/testing/index.js'
 
 const port = Number(process.env.PORT ?? 3000)
 const url = `http://127.0.0.1:${port}`
@@ -26,9 +29,18 @@ const store = memoryRecordStore()
 const widget = await createWidgetKey()
 store.set('acme', formatHashRecord(widget.record, 'phc'))
 
+// A local auth service (from keyward/testing) that checks bearer tokens the way yours would.
+const authService = await startAuthService()
+process.env.AUTH_SERVICE_URL ??= authService.validateUrl
+const readToken = await authService.issue({ subject: 'reporting-job', scopes: ['items:read'] })
+
 const app = express()
 const workerGuard = requireWorkerKey({ keys: fromEnv('WORKER_KEY'), onDecision: logDecision })
 const widgetGuard = verifyWidgetKey({ records: store.records, onDecision: logDecision })
+const bearerGuard = delegateBearerAuth({
+  validator: httpValidator({ url: fromEnv('AUTH_SERVICE_URL'), serviceId: 'demo' }),
+  onDecision: logDecision,
+})
 
 app.post('/worker/jobs', workerGuard, (req, res) => {
   res.json({ accepted: true, auth: req.auth })
@@ -37,7 +49,14 @@ app.get('/widget/config', widgetGuard, (req, res) => {
   res.json({ tenant: req.auth?.tenantId, theme: 'light' })
 })
 
-await Promise.all([workerGuard.ready(), widgetGuard.ready()])
+app.get('/items', bearerGuard, requireScopes('items:read'), (req, res) => {
+  res.json({ caller: req.auth?.subject, items: ['teapot'] })
+})
+app.delete('/items/teapot', bearerGuard, requireScopes('items:write'), (_req, res) => {
+  res.status(204).end()
+})
+
+await Promise.all([workerGuard.ready(), widgetGuard.ready(), bearerGuard.ready()])
 const server = app.listen(port, '127.0.0.1', () => {
   console.log(`keyward demo listening on ${url}
 
@@ -49,7 +68,17 @@ Worker key (service-to-service):
 Widget key (tenant "acme", PBKDF2 record in an in-memory store):
   curl -i ${url}/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: ${widget.key}"   # 200
   curl -i ${url}/widget/config -H "X-Tenant-Id: nobody" -H "X-Widget-Key: ${widget.key}"   # 401, event says unknown_tenant
+
+Bearer token (checked by a local auth service at ${authService.url}):
+  curl -i ${url}/items -H "Authorization: Bearer ${readToken}"              # 200
+  curl -i -X DELETE ${url}/items/teapot -H "Authorization: Bearer ${readToken}"   # 403 insufficient_scope
+  curl -i ${url}/items -H "Authorization: Bearer not-a-token"                # 401 invalid_token
 `)
 })
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => server.close())
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    server.close()
+    void authService.close()
+  })
+}

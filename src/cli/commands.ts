@@ -6,6 +6,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<{ r
     summary: 'print a new widget key and its PBKDF2 hash record',
     load: () => import('./create-widget-key.js'),
   },
+  'check-service': {
+    summary: 'check a live auth service against the httpValidator contract',
+    load: () => import('./check-service.js'),
+  },
   doctor: {
     summary: 'explain why a widget key does or does not match a hash record',
     load: () => import('./doctor.js'),

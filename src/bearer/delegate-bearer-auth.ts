@@ -1,0 +1,403 @@
+import type { KeywardAuth } from '../core/auth.js'
+import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
+import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
+import { publishDecision } from '../core/events.js'
+import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
+import type { GuardOptions } from '../core/guard.js'
+import { positiveInteger, positiveNumber } from '../core/options.js'
+import type { Clock } from '../core/resolver-cache.js'
+import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
+import { parseAuthorization } from './authorization-header.js'
+import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
+import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
+import { errorName } from './validators/transport.js'
+import type { InactiveReason, TokenValidator } from './validators/types.js'
+import { bearerChallenge, realmOption } from './www-authenticate.js'
+
+const NAME = 'delegateBearerAuth'
+
+/** Push invalidation: a bus that tells every instance which token's cached verdict to drop. */
+export interface TokenInvalidation {
+  /**
+   * Registers a listener called with a token fingerprint (`fingerprint(token)`) to drop that
+   * token, or with no id to drop every cached verdict. Returns an unsubscribe function.
+   */
+  subscribe(listener: (id?: string) => void): () => void
+}
+
+export interface DelegateBearerAuthOptions extends GuardOptions {
+  /**
+   * Decides whether a token is valid: `httpValidator`, `introspectionValidator`, `jwtValidator`,
+   * or your own `(token, { req, signal }) => Promise<TokenResult>`. A validator that throws or
+   * times out means "cannot decide": 503, never 401 (F5).
+   */
+  validator: TokenValidator
+  /**
+   * Default true. `false`: a request without an `Authorization` header passes on without
+   * `req.auth` (optional authentication); a header that is present but malformed, or a token that
+   * is refused, is still refused.
+   */
+  credentialsRequired?: boolean
+  /** The `realm` of RFC 6750 `WWW-Authenticate` challenges. Default `'api'`. */
+  realm?: string
+  /**
+   * How long an accepted token's verdict is reused, ms; never beyond the token's own expiry.
+   * Default 60 000. A revoked token keeps working at most this long unless `invalidate()` or
+   * `invalidation` drops it. 0 disables caching of accepted tokens.
+   */
+  cacheTtl?: number
+  /**
+   * How long a refused token's verdict is reused, ms. Default 5000: short, so a token that just
+   * became valid works soon, long enough that a client retrying a bad token does not reach the
+   * auth service each time. 0 disables it.
+   */
+  negativeCacheTtl?: number
+  /** Most token verdicts kept (least recently used dropped first). Default 10 000. */
+  cacheSize?: number
+  /**
+   * How long past its TTL a cached verdict may still be used while the validator cannot decide
+   * (error, timeout, open circuit), ms. Default 0 (off): an outage is a 503. Never extends an
+   * accepted token past its expiry.
+   */
+  staleIfError?: number
+  /** Longest wait for the validator, ms. Default 5000. Beyond it: 503 `validator_timeout`. */
+  timeout?: number
+  /**
+   * Circuit breaker in front of the validator: after `threshold` consecutive failures requests
+   * get 503 at once for `cooldown` ms, then one probe decides whether to close it. Default
+   * `{ threshold: 5, cooldown: 5000 }`; `false` disables it.
+   */
+  circuitBreaker?: CircuitBreakerOptions | false
+  /** Push invalidation, e.g. `redisInvalidation(...)`: drops revoked tokens on every instance. */
+  invalidation?: TokenInvalidation
+  /** Clock for cache ages and the breaker, ms. Default `performance`. For tests. */
+  clock?: Clock
+}
+
+const INACTIVE = new Set<InactiveReason>([
+  'token_inactive',
+  'token_expired',
+  'token_revoked',
+  'token_malformed',
+  'token_signature_invalid',
+  'token_claim_invalid',
+])
+
+/** Why a validation was cut short by the guard's `timeout`. */
+class ValidatorTimeout extends Error {
+  override readonly name = 'ValidatorTimeout'
+}
+
+/**
+ * Accepts requests whose `Authorization: Bearer` token the validator accepts, and sets
+ * `req.auth = { kind: 'bearer', subject, scopes, claims, expiresAt, keyId }` (`keyId` is the
+ * token's fingerprint). Verdicts are cached by the token's SHA-256; concurrent requests with one
+ * token share one validation; an unreachable validator is 503, never 401.
+ */
+export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${NAME}: pass an options object such as { validator: httpValidator({ url }) }`)
+  }
+  const validator = options.validator
+  if (typeof validator !== 'function') {
+    throw new TypeError(
+      `${NAME}: "validator" must be a function (token, { req, signal }) => Promise<TokenResult>, e.g. httpValidator({ url }); got ${typeof validator}`,
+    )
+  }
+  if (options.credentialsRequired !== undefined && typeof options.credentialsRequired !== 'boolean') {
+    throw new TypeError(`${NAME}: "credentialsRequired" must be a boolean`)
+  }
+  const credentialsRequired = options.credentialsRequired !== false
+  const realm = realmOption(options.realm ?? 'api', NAME)
+  const clock = options.clock ?? performance
+  const timeout = positiveNumber(options.timeout ?? 5000, 'timeout', NAME)
+  const breaker = breakerOption(options.circuitBreaker, clock)
+  const cache = new TokenCache({
+    max: positiveInteger(options.cacheSize ?? 10_000, 'cacheSize', NAME),
+    ttl: nonNegative(options.cacheTtl ?? 60_000, 'cacheTtl'),
+    negativeTtl: nonNegative(options.negativeCacheTtl ?? 5000, 'negativeCacheTtl'),
+    staleIfError: nonNegative(options.staleIfError ?? 0, 'staleIfError'),
+    clock,
+  })
+  if (options.invalidation !== undefined) {
+    if (typeof options.invalidation?.subscribe !== 'function') {
+      throw new TypeError(`${NAME}: "invalidation" must have subscribe(listener) => unsubscribe`)
+    }
+    options.invalidation.subscribe((id) => cache.invalidate(id === '' ? undefined : id))
+  }
+
+  const counters = { validations: 0, failures: 0, circuitRejections: 0 }
+  const challenge = (error?: 'invalid_request' | 'invalid_token') => ({
+    'WWW-Authenticate': bearerChallenge(realm, error),
+  })
+
+  const judge = (verdict: Verdict, keyFingerprint: string, state: CacheState): Decision => {
+    if (!verdict.active) {
+      return deny('invalid_token', verdict.reason, {
+        keyFingerprint,
+        keyId: keyFingerprint,
+        cache: state,
+        headers: challenge('invalid_token'),
+      })
+    }
+    // a fresh object per request: the application may change its req.auth
+    const auth: KeywardAuth = {
+      kind: 'bearer',
+      keyId: keyFingerprint,
+      scopes: [...verdict.scopes],
+      claims: { ...verdict.claims },
+    }
+    if (verdict.subject !== undefined) auth.subject = verdict.subject
+    if (verdict.expiresAt !== undefined) auth.expiresAt = verdict.expiresAt
+    const reason: KeywardReason = state === 'stale' ? 'stale_if_error' : 'token_active'
+    return allow(auth, reason, { keyFingerprint, keyId: keyFingerprint, cache: state })
+  }
+
+  const callValidator = async (token: string, req: GuardRequest, shared: AbortSignal): Promise<Verdict> => {
+    const admission = breaker?.admit() ?? { admitted: true as const, probe: false }
+    if (!admission.admitted) {
+      counters.circuitRejections++
+      throw circuitOpen(admission.retryAfterMs)
+    }
+    counters.validations++
+    const controller = new AbortController()
+    const forward = () => controller.abort(shared.reason)
+    shared.addEventListener('abort', forward, { once: true })
+    const timer = setTimeout(() => controller.abort(new ValidatorTimeout()), timeout)
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
+    })
+    try {
+      // race: a validator that ignores its signal must not hold the request past the timeout
+      const result = await Promise.race([validator(token, { req, signal: controller.signal }), aborted])
+      const verdict = checkVerdict(result)
+      breaker?.success()
+      return verdict
+    } catch (cause) {
+      const error = cannotDecide(cause, controller.signal)
+      counters.failures++
+      if (error.code === 'server_misconfigured' || controller.signal.reason instanceof ClientsGone)
+        breaker?.abandon()
+      else breaker?.failure()
+      throw error
+    } finally {
+      clearTimeout(timer)
+      shared.removeEventListener('abort', forward)
+    }
+  }
+
+  const decideSlowly = async (
+    req: GuardRequest,
+    token: string,
+    key: string,
+    keyFingerprint: string,
+    stale: Verdict | undefined,
+  ): Promise<Decision> => {
+    const gone = clientGone(req)
+    try {
+      const { verdict, coalesced } = await cache.load(
+        key,
+        keyFingerprint,
+        (shared) => callValidator(token, req, shared),
+        gone.signal,
+      )
+      return judge(verdict, keyFingerprint, stale !== undefined && !coalesced ? 'refresh' : 'miss')
+    } catch (cause) {
+      const error = KeywardError.is(cause) ? cause : cannotDecide(cause, undefined)
+      if (stale !== undefined && error.code === 'auth_unavailable') {
+        cache.counters.stale++
+        return judge(stale, keyFingerprint, 'stale')
+      }
+      return failure(error, {
+        keyFingerprint,
+        keyId: keyFingerprint,
+        cache: stale === undefined ? 'miss' : 'refresh',
+      })
+    } finally {
+      gone.dispose()
+    }
+  }
+
+  const decide = (req: GuardRequest): Decision | Promise<Decision> => {
+    const header = parseAuthorization(requestHeader(req, 'authorization'))
+    if (!header.ok) {
+      const headers = header.code === 'missing_credentials' ? challenge() : challenge('invalid_request')
+      return deny(header.code, header.reason, { headers, status: statusFor(header.code, 'bearer') })
+    }
+    const digest = sha256(header.token)
+    const key = digest.toString('hex')
+    const keyFingerprint = fingerprintOfDigest(digest)
+    const found = cache.lookup(key)
+    if (found?.fresh) {
+      cache.counters.hits++
+      return judge(found.cached.verdict, keyFingerprint, 'hit')
+    }
+    if (found) cache.counters.refreshes++
+    else cache.counters.misses++
+    return decideSlowly(req, header.token, key, keyFingerprint, found?.cached.verdict)
+  }
+
+  const guard = expressGuard(NAME, decide, options, {
+    async ready() {
+      if (typeof validator.ready !== 'function') return
+      try {
+        await validator.ready()
+      } catch (cause) {
+        throw KeywardError.is(cause) ? cause : cannotDecide(cause, undefined)
+      }
+    },
+    invalidate(id?: string) {
+      cache.invalidate(id)
+    },
+    stats() {
+      return {
+        ...cache.counters,
+        ...counters,
+        size: cache.size,
+        circuitOpen: breaker?.state === 'open' ? 1 : 0,
+        circuitOpens: breaker?.openCount ?? 0,
+      }
+    },
+  })
+  if (credentialsRequired) return guard
+
+  // optional authentication: no header at all is an anonymous request, passed on as it is
+  const optional = (req: GuardRequest, res: Parameters<Guard>[1], next: Parameters<Guard>[2]) => {
+    if (req.headersDistinct.authorization === undefined) {
+      publishDecision(NAME, allow({ kind: 'bearer' }, 'no_header'), performance.now(), options)
+      next()
+      return
+    }
+    guard(req, res, next)
+  }
+  return Object.assign(optional, { ready: guard.ready, invalidate: guard.invalidate, stats: guard.stats })
+}
+
+/** Checks what a validator resolved with; anything but a well-formed verdict is "cannot decide". */
+function checkVerdict(result: unknown): Verdict {
+  const bad = (what: string) =>
+    new KeywardError({
+      code: 'auth_unavailable',
+      reason: 'validator_bad_response',
+      headers: { 'Retry-After': '1' },
+      message: `${NAME}: the validator resolved with ${what}; expected { active: true, ... } or { active: false }`,
+    })
+  if (typeof result !== 'object' || result === null)
+    return thrown(bad(result === null ? 'null' : typeof result))
+  const value = result as Record<string, unknown>
+  if (value.active === false) {
+    const reason = INACTIVE.has(value.reason as InactiveReason)
+      ? (value.reason as InactiveReason)
+      : 'token_inactive'
+    return { active: false, reason }
+  }
+  if (value.active !== true) return thrown(bad('an object without a boolean "active"'))
+  const { subject, scopes, expiresAt, claims } = value
+  if (subject !== undefined && typeof subject !== 'string') return thrown(bad('a non-string "subject"'))
+  if (
+    scopes !== undefined &&
+    !(Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string'))
+  ) {
+    return thrown(bad('"scopes" that are not an array of strings'))
+  }
+  if (expiresAt !== undefined && !(expiresAt instanceof Date && !Number.isNaN(expiresAt.getTime()))) {
+    return thrown(bad('an "expiresAt" that is not a valid Date'))
+  }
+  if (claims !== undefined && (typeof claims !== 'object' || claims === null))
+    return thrown(bad('"claims" that are not an object'))
+  // "active" for a token whose expiry has passed is a stale answer: the token is not valid
+  if (expiresAt instanceof Date && expiresAt.getTime() <= Date.now())
+    return { active: false, reason: 'token_expired' }
+  const verdict: Verdict = {
+    active: true,
+    scopes: Object.freeze([...((scopes as string[] | undefined) ?? [])]),
+    claims: Object.freeze({ ...((claims as Record<string, unknown> | undefined) ?? {}) }),
+  }
+  if (subject !== undefined) verdict.subject = subject as string
+  if (expiresAt !== undefined) verdict.expiresAt = expiresAt as Date
+  return verdict
+}
+
+function thrown(error: KeywardError): never {
+  throw error
+}
+
+/** Any way of not deciding, as a KeywardError: 500 for our own misconfiguration, else 503. */
+function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardError {
+  const reason = signal?.aborted ? signal.reason : cause
+  if (reason instanceof ValidatorTimeout) {
+    return new KeywardError({
+      code: 'auth_unavailable',
+      reason: 'validator_timeout',
+      headers: { 'Retry-After': '1' },
+      message: `${NAME}: the validator did not decide within the timeout`,
+      middleware: NAME,
+    })
+  }
+  if (
+    KeywardError.is(cause) &&
+    (cause.code === 'server_misconfigured' || cause.code === 'auth_unavailable')
+  ) {
+    if (cause.code === 'auth_unavailable' && cause.headers['Retry-After'] === undefined) {
+      return new KeywardError({
+        code: cause.code,
+        reason: cause.reason,
+        headers: { ...cause.headers, 'Retry-After': '1' },
+        message: cause.message,
+        middleware: NAME,
+        cause,
+      })
+    }
+    return cause
+  }
+  // a custom validator's message might quote the token: keep only the error's class and code
+  return new KeywardError({
+    code: 'auth_unavailable',
+    reason: 'validator_failed',
+    headers: { 'Retry-After': '1' },
+    message: `${NAME}: the validator threw (${errorName(reason)})`,
+    middleware: NAME,
+    cause,
+  })
+}
+
+function circuitOpen(retryAfterMs: number): KeywardError {
+  return new KeywardError({
+    code: 'auth_unavailable',
+    reason: 'circuit_open',
+    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    message: `${NAME}: the validator failed repeatedly; not calling it for another ${Math.ceil(retryAfterMs)} ms`,
+    middleware: NAME,
+  })
+}
+
+/** A signal aborted when the request's connection closes before it is answered. */
+function clientGone(req: GuardRequest): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController()
+  const socket = req.socket
+  const onClose = () => controller.abort()
+  socket?.once('close', onClose)
+  return { signal: controller.signal, dispose: () => socket?.off('close', onClose) }
+}
+
+function breakerOption(
+  value: CircuitBreakerOptions | false | undefined,
+  clock: Clock,
+): CircuitBreaker | undefined {
+  if (value === false) return undefined
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new TypeError(`${NAME}: "circuitBreaker" must be { threshold?, cooldown? } or false`)
+  }
+  const threshold = positiveInteger(value?.threshold ?? 5, 'circuitBreaker.threshold', NAME)
+  const cooldown = positiveNumber(value?.cooldown ?? 5000, 'circuitBreaker.cooldown', NAME)
+  return new CircuitBreaker(threshold, cooldown, clock)
+}
+
+function nonNegative(value: unknown, option: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new TypeError(
+      `${NAME}: "${option}" must be a non-negative number of milliseconds; got ${String(value)}`,
+    )
+  }
+  return value
+}

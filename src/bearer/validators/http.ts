@@ -1,0 +1,204 @@
+import type { IncomingMessage } from 'node:http'
+import { KeywardError } from '../../core/errors.js'
+import type { KeyResolver } from '../../worker-key/key-resolver.js'
+import {
+  dateFrom,
+  isObject,
+  parseJson,
+  readSetting,
+  safeUrl,
+  scopesFrom,
+  serviceUrl,
+  settingOption,
+  type TransportOptions,
+  transport,
+  unavailable,
+} from './transport.js'
+import type { TokenResult, TokenValidator } from './types.js'
+
+const NAME = 'httpValidator'
+
+/** The auth service's answer, as given to `mapResponse`. */
+export interface HttpValidatorResponse {
+  /** HTTP status. */
+  status: number
+  /** Response headers, lower-cased. */
+  headers: Record<string, string | string[] | undefined>
+  /** The body parsed as JSON, or undefined when it is not JSON. */
+  body: unknown
+  /** The body as text. */
+  text: string
+}
+
+export interface HttpValidatorOptions extends TransportOptions {
+  /**
+   * The auth service's validation endpoint, e.g. `https://auth.internal/validate`, or a resolver
+   * such as `fromEnv('AUTH_SERVICE_URL')` read at every validation (F1). There is no default:
+   * unset means 500 `server_misconfigured` and `ready()` rejects, naming the variable.
+   */
+  url: string | URL | KeyResolver
+  /** Sent as `service_id` in the JSON body, so the service knows which API is asking. */
+  serviceId?: string
+  /**
+   * Extra request headers, e.g. a key that authenticates this API to the auth service. Not
+   * `Authorization`: that header carries the token being checked.
+   */
+  headers?: Record<string, string>
+  /**
+   * The client address sent as `client_ip`. Default: Express's `req.ip` (which honours
+   * `trust proxy`), else the socket's remote address.
+   */
+  clientIp?: (req: IncomingMessage) => string | undefined
+  /**
+   * Turns the service's answer into a verdict, for services that answer in another shape.
+   * Return `{ active: false }` for "no"; throw for "cannot decide" (503). The default accepts
+   * 2xx with `{ "valid" | "active": true }`, treats 401/403 and `false` as "no", and anything
+   * else as "cannot decide".
+   */
+  mapResponse?: (response: HttpValidatorResponse) => TokenResult | Promise<TokenResult>
+}
+
+/**
+ * Validates tokens with your auth service: `POST url` with `Authorization: Bearer <token>` and a
+ * JSON body `{ "service_id", "client_ip" }` — the token is never put in the body (F4). A 2xx
+ * answer with `{ "valid": true }` or `{ "active": true }` (plus optional `sub`, `scope`, `exp`)
+ * accepts the token; 401/403 or `false` refuse it; anything else, a timeout or a refused
+ * connection means "cannot decide" (503). `keyward check-service` checks a live service against
+ * this contract.
+ */
+export function httpValidator(options: HttpValidatorOptions): TokenValidator & { close(): Promise<void> } {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${NAME}: pass an options object such as { url: fromEnv('AUTH_SERVICE_URL') }`)
+  }
+  const readUrl = settingOption(options.url, 'url', NAME)
+  if (typeof options.url !== 'function') serviceUrl(String(options.url), options.url, 'url', NAME)
+  if (
+    options.serviceId !== undefined &&
+    (typeof options.serviceId !== 'string' || options.serviceId === '')
+  ) {
+    throw new TypeError(`${NAME}: "serviceId" must be a non-empty string`)
+  }
+  const extraHeaders = headersOption(options.headers)
+  if (options.mapResponse !== undefined && typeof options.mapResponse !== 'function') {
+    throw new TypeError(`${NAME}: "mapResponse" must be a function (response) => TokenResult`)
+  }
+  if (options.clientIp !== undefined && typeof options.clientIp !== 'function') {
+    throw new TypeError(`${NAME}: "clientIp" must be a function (req) => string | undefined`)
+  }
+  const clientIp = options.clientIp ?? defaultClientIp
+  const mapResponse = options.mapResponse ?? interpretContractAnswer
+  const http = transport(options, NAME)
+
+  const resolveUrl = async () =>
+    serviceUrl(await readSetting(readUrl, options.url, 'url', NAME), options.url, 'url', NAME)
+
+  const validate = async (token: string, context: { req: IncomingMessage; signal: AbortSignal }) => {
+    const url = await resolveUrl()
+    const response = await http.request(url, {
+      method: 'POST',
+      headers: {
+        ...extraHeaders,
+        accept: 'application/json',
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ service_id: options.serviceId, client_ip: clientIp(context.req) }),
+      signal: context.signal,
+    })
+    try {
+      return await mapResponse({ ...response, body: parseJson(response.text) })
+    } catch (error) {
+      if (KeywardError.is(error)) {
+        throw new KeywardError({
+          code: error.code,
+          reason: error.reason,
+          headers: { ...error.headers },
+          message: `${NAME}: ${safeUrl(url)}: ${error.message}`,
+          cause: error,
+        })
+      }
+      throw unavailable(
+        'validator_bad_response',
+        `${NAME}: mapResponse threw for an answer of ${safeUrl(url)}`,
+        error,
+      )
+    }
+  }
+
+  return Object.assign(validate, {
+    async ready() {
+      const url = await resolveUrl()
+      // any answer short of a server error proves the service is there; no token is sent
+      const response = await http.request(url, {
+        method: 'POST',
+        headers: { ...extraHeaders, accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify({ service_id: options.serviceId }),
+        signal: AbortSignal.timeout(options.timeout ?? 5000),
+      })
+      if (response.status >= 500) {
+        throw unavailable(
+          'validator_failed',
+          `${NAME}: ${safeUrl(url)} answered ${response.status} to a readiness probe`,
+        )
+      }
+    },
+    close: () => http.close(),
+  })
+}
+
+/**
+ * The default reading of an answer under the `httpValidator` contract (also what
+ * `checkAuthServiceContract` reports keyward would decide).
+ */
+export function interpretContractAnswer(response: HttpValidatorResponse): TokenResult {
+  const { status, body } = response
+  if (status === 401 || status === 403) return { active: false, reason: 'token_inactive' }
+  if (status >= 300 && status < 400) {
+    throw unavailable(
+      'validator_bad_response',
+      `answered ${status}; redirects are not followed (the token would go with them)`,
+    )
+  }
+  if (status < 200 || status >= 300) {
+    throw unavailable(status >= 500 ? 'validator_failed' : 'validator_bad_response', `answered ${status}`)
+  }
+  if (!isObject(body)) throw unavailable('validator_bad_response', `answered ${status} without a JSON object`)
+  const flag = typeof body.active === 'boolean' ? body.active : body.valid
+  if (typeof flag !== 'boolean') {
+    throw unavailable('validator_bad_response', `the answer has neither "active" nor "valid" as a boolean`)
+  }
+  if (!flag) return { active: false, reason: 'token_inactive' }
+  const subject = [body.sub, body.subject, body.user_id].find((value) => typeof value === 'string') as
+    | string
+    | undefined
+  const scopes = scopesFrom(body.scope, body.scopes)
+  const expiresAt = dateFrom(body.exp) ?? dateFrom(body.expires_at)
+  return {
+    active: true,
+    claims: body,
+    ...(subject === undefined ? {} : { subject }),
+    ...(scopes === undefined ? {} : { scopes }),
+    ...(expiresAt === undefined ? {} : { expiresAt }),
+  }
+}
+
+function defaultClientIp(req: IncomingMessage): string | undefined {
+  const ip = (req as IncomingMessage & { ip?: unknown }).ip
+  return typeof ip === 'string' ? ip : req.socket?.remoteAddress
+}
+
+function headersOption(headers: unknown): Record<string, string> {
+  if (headers === undefined) return {}
+  if (!isObject(headers))
+    throw new TypeError(`${NAME}: "headers" must be an object of header names to strings`)
+  const out: Record<string, string> = {}
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') throw new TypeError(`${NAME}: "headers.${name}" must be a string`)
+    const lower = name.toLowerCase()
+    if (lower === 'authorization') {
+      throw new TypeError(`${NAME}: "headers" may not set Authorization; it carries the token being checked`)
+    }
+    out[lower] = value
+  }
+  return out
+}

@@ -1,0 +1,66 @@
+import type { IncomingMessage } from 'node:http'
+
+/** What a validator is given besides the token. */
+export interface ValidationContext {
+  /**
+   * The request that presented the token (the first one, when concurrent requests with the same
+   * token share one validation).
+   */
+  req: IncomingMessage
+  /**
+   * Aborted when the guard's `timeout` passes or every waiting client has gone away. Pass it on
+   * to `fetch`/undici so an abandoned check does not hold a connection.
+   */
+  signal: AbortSignal
+}
+
+/**
+ * Why a validator said no. Each is a `reason` in decision events and
+ * `docs/troubleshooting.md`; the client only ever sees `invalid_token`.
+ */
+export type InactiveReason =
+  | 'token_inactive'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'token_malformed'
+  | 'token_signature_invalid'
+  | 'token_claim_invalid'
+
+/** The validator accepted the token. */
+export interface ActiveToken {
+  active: true
+  /** Who the token was issued to or for (`sub`). */
+  subject?: string
+  /** Granted scopes; `requireScopes()` checks them. */
+  scopes?: string[]
+  /** When the token stops being valid. Caps how long the answer is cached. */
+  expiresAt?: Date
+  /** Every claim the validator wants the application to see as `req.auth.claims`. */
+  claims?: Record<string, unknown>
+}
+
+/** The validator refused the token: the request gets 401 `invalid_token`. */
+export interface InactiveToken {
+  active: false
+  /** Why, for the operator. Default `'token_inactive'`. */
+  reason?: InactiveReason
+}
+
+/** A validator's verdict. "Cannot decide" is not a verdict: throw instead (503). */
+export type TokenResult = ActiveToken | InactiveToken
+
+/**
+ * Decides whether a bearer token is valid. Resolve with a {@link TokenResult}; throw (or let the
+ * guard's timeout pass) when you cannot decide — the request then gets 503 `auth_unavailable`,
+ * never 401, so an outage is never mistaken for a bad token (F5).
+ */
+export interface TokenValidator {
+  (token: string, context: ValidationContext): Promise<TokenResult>
+  /**
+   * Resolves once the validator can answer (its settings resolve and its service is reachable);
+   * rejects with a `KeywardError` saying why not. The guard's `ready()` calls it.
+   */
+  ready?(): Promise<void>
+  /** Releases connections (keep-alive pools). Call it when shutting down. */
+  close?(): Promise<void>
+}
