@@ -18,10 +18,25 @@ export type Guard = ((req: GuardRequest, res: ServerResponse, next: Next) => voi
 
 /**
  * A header as sent, repeated headers included: Node folds duplicates of some headers into one
- * string and drops duplicates of others (Authorization), so read `headersDistinct`.
+ * string and drops duplicates of others (Authorization), so read the raw header list. `name`
+ * must be lower-case. A scan of the raw list is cheaper than `headersDistinct`, which builds a
+ * map of every header.
  */
 export function requestHeader(req: IncomingMessage, name: string): HeaderValue {
-  return req.headersDistinct[name]
+  const raw = req.rawHeaders
+  // a hand-made request (a unit test's mock) may have only `headers`
+  if (!Array.isArray(raw)) return req.headers?.[name]
+  let first: string | undefined
+  let all: string[] | undefined
+  for (let i = 0; i < raw.length; i += 2) {
+    const field = raw[i]!
+    if (field.length !== name.length || field.toLowerCase() !== name) continue
+    const value = raw[i + 1]!
+    if (first === undefined) first = value
+    else if (all === undefined) all = [first, value]
+    else all.push(value)
+  }
+  return all ?? first
 }
 
 function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
