@@ -21,6 +21,15 @@ export type { GuardControls, GuardOptions, GuardStats } from './core/guard.js'
 export type { Clock } from './core/resolver-cache.js'
 export { keywardErrorHandler } from './express/error-handler.js'
 export type { Guard, GuardRequest } from './express/guard.js'
+export {
+  type HealthCheckBody,
+  type HealthCheckHandler,
+  type HealthCheckOptions,
+  type HealthCheckReason,
+  type HealthCheckResult,
+  healthCheck,
+  type Readiness,
+} from './express/health-check.js'
 export type { ProblemBody } from './express/problem.js'
 export {
   type DiagnoseOptions,

@@ -57,6 +57,8 @@ export class ResolverCache<V> {
   private readonly minRefreshInterval: number
   private readonly keep: (value: V) => boolean
   private readonly counters = { hits: 0, misses: 0, refreshes: 0, failures: 0 }
+  /** Bumped by every invalidate(), so a load can tell it was aborted by one. */
+  private invalidations = 0
 
   constructor(options: ResolverCacheOptions<V>) {
     this.clock = options.clock ?? performance
@@ -112,6 +114,7 @@ export class ResolverCache<V> {
 
   /** Drops one key, or everything. */
   invalidate(key?: string): void {
+    this.invalidations++
     if (key === undefined) this.cache.clear()
     else this.cache.delete(key)
   }
@@ -120,7 +123,8 @@ export class ResolverCache<V> {
     return { ...this.counters, size: this.cache.size }
   }
 
-  private async fetch(key: string, context: unknown, forceRefresh: boolean): Promise<V> {
+  private async fetch(key: string, context: unknown, forceRefresh: boolean, retried = false): Promise<V> {
+    const invalidations = this.invalidations
     let entry: Entry<V> | undefined
     try {
       entry = await this.cache.fetch(key, {
@@ -128,6 +132,10 @@ export class ResolverCache<V> {
         forceRefresh,
       })
     } catch (error) {
+      // invalidate() aborts a load in flight (lru-cache rejects it): what it was reading may be
+      // exactly what was invalidated, so read once more instead of failing the request
+      if (!retried && this.invalidations !== invalidations)
+        return this.fetch(key, context, forceRefresh, true)
       this.counters.failures++
       throw error
     }

@@ -1,0 +1,341 @@
+import type { KeywardLogger } from '../core/events.js'
+import { positiveNumber } from '../core/options.js'
+import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
+import { channelName } from './identifiers.js'
+import { busError, errorCode, type InvalidationStats, ListenerSet } from './invalidation-bus.js'
+import type { PgListenClient, PgNotification, PgPool, PgPoolClient } from './types.js'
+
+const NAME = 'pgInvalidation'
+/** Longest close() waits for UNLISTEN, ms. */
+const CLOSE_TIMEOUT = 1_000
+
+/** Options of {@link pgInvalidation}. Give `client` or `connect`. */
+export interface PgInvalidationOptions {
+  /**
+   * Where the LISTEN connection comes from: a `pg.Pool` (one client is checked out and kept for
+   * LISTEN; after it is lost, another is checked out), or a dedicated, connected `pg.Client`.
+   * A lone client cannot be reconnected once its connection drops (a `pg.Client` is single-use):
+   * invalidation then stops and cached records live out `recordTtl`. Prefer a pool or `connect`.
+   */
+  client?: PgPool | PgListenClient
+  /**
+   * Makes a new connected client, e.g. `async () => { const c = new pg.Client(url); await c.connect(); return c }`.
+   * Called at start and after every lost connection; the clients it returns are ended by this
+   * adapter when lost or closed.
+   */
+  connect?: () => Promise<PgListenClient>
+  /**
+   * The channel to `LISTEN` on; every `NOTIFY channel, 'tenant-id'` (or `pg_notify`) drops that
+   * tenant's cached state, an empty payload drops everything. Lower case, because unquoted
+   * `NOTIFY MyChannel` folds to `mychannel`.
+   */
+  channel: string
+  /** Wait before the first reconnection attempt, ms; doubles per failed attempt. Default 100. */
+  reconnectDelay?: number
+  /** Longest wait between reconnection attempts, ms. Default 5 000: a restarted database is found within seconds. */
+  maxReconnectDelay?: number
+  /** Told (`warn`) when the connection is lost and when it listens again; never a secret. */
+  logger?: KeywardLogger
+}
+
+/** A Postgres LISTEN/NOTIFY invalidation bus: pass it as `verifyWidgetKey({ invalidation })`. */
+export interface PgInvalidation extends InvalidationSource {
+  /**
+   * Resolves once the bus is LISTENing (connecting first if nothing has subscribed yet); if it is
+   * between connections, waits for the next attempt and rejects if that one fails. For start-up
+   * and `healthCheck`.
+   */
+  ready(): Promise<void>
+  /**
+   * Sends `pg_notify(channel, id)` through the pool (or the LISTEN connection), for writers that
+   * do not use the trigger; no `id` drops every tenant.
+   */
+  publish(id?: string): Promise<void>
+  /**
+   * Stops listening (UNLISTEN, waiting at most a second) and reconnecting; ends clients made by
+   * `connect`, returns a pool's client to it, and leaves a lone `client` open for its owner.
+   */
+  close(): Promise<void>
+  stats(): InvalidationStats
+}
+
+interface Connection {
+  client: PgListenClient
+  /** Set once the client was given back, so a loss seen twice (error, then end) gives it back once. */
+  released: boolean
+  /** Removes our listeners (an error listener stays on a lost client, so a late error cannot crash). */
+  detach(keepErrorListener: boolean): void
+}
+
+/** How LISTEN connections are obtained and given back, for each kind of `client`/`connect`. */
+interface ClientSource {
+  acquire(): Promise<PgListenClient>
+  /** Gives back a client; `broken` = its connection is gone or unusable. */
+  dispose(client: PgListenClient, broken: boolean): Promise<void>
+  canReconnect: boolean
+}
+
+/**
+ * Push invalidation over Postgres LISTEN/NOTIFY. Any writer, in any language, drops a tenant's
+ * cached records on every instance with `NOTIFY channel, 'tenant-id'`, or automatically with
+ * the trigger from `invalidationTriggerSql()`.
+ *
+ * A lost connection is reconnected with backoff; once LISTENing again, every listener is called
+ * with no id (drop everything), because a NOTIFY sent while disconnected is lost without a trace.
+ * Until then, the record TTL bounds how stale a cache can be.
+ *
+ * @throws TypeError for an invalid option.
+ */
+export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(
+      `${NAME}: pass an options object such as { client: pool, channel: 'keyward_invalidation' }`,
+    )
+  }
+  const channel = channelName(options.channel, NAME)
+  const source = clientSource(options)
+  const reconnectDelay = positiveNumber(options.reconnectDelay ?? 100, 'reconnectDelay', NAME)
+  const maxReconnectDelay = positiveNumber(options.maxReconnectDelay ?? 5_000, 'maxReconnectDelay', NAME)
+  const { logger } = options
+  const pool = isPool(options.client) ? options.client : undefined
+
+  let state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'stopped' | 'closed' = 'idle'
+  let current: Connection | undefined
+  let everListened = false
+  let attempts = 0
+  let retryTimer: NodeJS.Timeout | undefined
+  let waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
+  const counters = { messages: 0, reconnects: 0, failures: 0 }
+
+  // read through a function: TypeScript would otherwise keep the narrowing across awaits
+  const closed = () => state === 'closed'
+  const warn = (event: string, msg: string, error?: unknown) =>
+    logger?.warn({ keyward: { bus: NAME, channel, event, ...errorCode(error) } }, `keyward ${NAME}: ${msg}`)
+
+  const start = () => {
+    if (state === 'idle') void connectOnce()
+  }
+  const listeners = new ListenerSet(NAME, logger, start)
+
+  const settle = (error?: Error) => {
+    const pending = waiters
+    waiters = []
+    for (const waiter of pending) error ? waiter.reject(error) : waiter.resolve()
+  }
+
+  const connectOnce = async (): Promise<void> => {
+    state = 'connecting'
+    let connection: Connection | undefined
+    try {
+      const client = await source.acquire()
+      connection = attach(client)
+      if (closed()) {
+        await release(connection, false)
+        return
+      }
+      current = connection
+      await client.query(`LISTEN "${channel}"`)
+      if (state !== 'connecting' || current !== connection) return
+      state = 'listening'
+      attempts = 0
+      if (everListened) {
+        counters.reconnects++
+        warn(
+          'resubscribed',
+          `listening on "${channel}" again; dropping every cached entry, as NOTIFYs may have been missed`,
+        )
+        // only now: a NOTIFY sent before LISTEN took effect is lost, so caches must be re-read after it
+        listeners.dispatch(undefined)
+      }
+      everListened = true
+      settle()
+    } catch (error) {
+      if (closed()) return
+      counters.failures++
+      warn('connect_failed', `could not LISTEN on "${channel}"`, error)
+      if (connection !== undefined && current === connection) current = undefined
+      if (connection !== undefined) await release(connection, true)
+      settle(busError(NAME, `could not LISTEN on "${channel}"`, error))
+      retryLater()
+    }
+  }
+
+  const attach = (client: PgListenClient): Connection => {
+    const onNotification = (message: PgNotification) => {
+      if (message.channel !== channel) return
+      counters.messages++
+      listeners.dispatch(message.payload)
+    }
+    const onError = (error: Error) => lost(connection, error)
+    const onEnd = () => lost(connection, undefined)
+    const connection: Connection = {
+      client,
+      released: false,
+      detach(keepErrorListener) {
+        client.removeListener('notification', onNotification)
+        client.removeListener('end', onEnd)
+        if (keepErrorListener) client.on('error', () => {})
+        client.removeListener('error', onError)
+      },
+    }
+    client.on('notification', onNotification)
+    client.on('error', onError)
+    client.on('end', onEnd)
+    return connection
+  }
+
+  const lost = (connection: Connection, error: Error | undefined) => {
+    if (current !== connection || state === 'closed') return
+    current = undefined
+    const wasListening = state === 'listening'
+    void release(connection, true)
+    if (wasListening) {
+      warn('disconnected', `the LISTEN connection on "${channel}" was lost`, error)
+      retryLater()
+    }
+    // a loss during LISTEN itself is handled by connectOnce, whose query rejects
+  }
+
+  const release = async (connection: Connection, broken: boolean) => {
+    if (connection.released) return
+    connection.released = true
+    connection.detach(broken)
+    try {
+      await source.dispose(connection.client, broken)
+    } catch {
+      // the connection is gone either way
+    }
+  }
+
+  const retryLater = () => {
+    if (state === 'closed') return
+    if (!source.canReconnect) {
+      state = 'stopped'
+      warn(
+        'stopped',
+        `a lone pg client cannot reconnect: invalidation on "${channel}" has stopped, and cached records ` +
+          'now live out recordTtl; pass a pool or connect() instead',
+      )
+      return
+    }
+    state = 'waiting'
+    const delay = Math.min(reconnectDelay * 2 ** attempts, maxReconnectDelay)
+    attempts++
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined
+      if (state === 'waiting') void connectOnce()
+    }, delay)
+    // a reconnection timer alone must not keep the process alive
+    retryTimer.unref()
+  }
+
+  return {
+    subscribe: (listener) => listeners.subscribe(listener),
+    ready() {
+      start()
+      if (state === 'listening') return Promise.resolve()
+      if (state === 'closed') return Promise.reject(busError(NAME, 'closed'))
+      if (state === 'stopped')
+        return Promise.reject(busError(NAME, `the LISTEN connection on "${channel}" was lost`))
+      return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+    },
+    async publish(id?: string) {
+      if (id !== undefined && typeof id !== 'string') {
+        throw new TypeError(`${NAME}: publish() takes a tenant id (string), or nothing to drop everything`)
+      }
+      const via = pool ?? current?.client
+      if (via === undefined) throw busError(NAME, `not connected; cannot NOTIFY "${channel}"`)
+      await via.query('SELECT pg_notify($1, $2)', [channel, id ?? ''])
+    },
+    async close() {
+      if (state === 'closed') return
+      state = 'closed'
+      if (retryTimer !== undefined) clearTimeout(retryTimer)
+      settle(busError(NAME, 'closed'))
+      const connection = current
+      current = undefined
+      if (connection === undefined) return
+      let broken = true
+      let timer: NodeJS.Timeout | undefined
+      try {
+        // a connection that hangs (network partition) must not hold close() up: it is destroyed
+        broken = await Promise.race([
+          connection.client.query(`UNLISTEN "${channel}"`).then(() => false),
+          new Promise<boolean>((resolve) => {
+            timer = setTimeout(() => resolve(true), CLOSE_TIMEOUT)
+          }),
+        ])
+      } catch {
+        // broken stays true: the client is destroyed rather than reused
+      } finally {
+        clearTimeout(timer)
+      }
+      await release(connection, broken)
+    },
+    stats() {
+      return { listening: state === 'listening', ...counters }
+    },
+  }
+}
+
+function isPool(client: unknown): client is PgPool {
+  return (
+    typeof client === 'object' &&
+    client !== null &&
+    typeof (client as PgPool).totalCount === 'number' &&
+    typeof (client as PgPool).connect === 'function'
+  )
+}
+
+function clientSource(options: PgInvalidationOptions): ClientSource {
+  const { client, connect } = options
+  if ((client === undefined) === (connect === undefined)) {
+    throw new TypeError(
+      `${NAME}: give exactly one of "client" (a pg.Pool or a dedicated, connected pg.Client) and ` +
+        '"connect" (a function returning a new connected pg.Client)',
+    )
+  }
+  if (connect !== undefined) {
+    if (typeof connect !== 'function') {
+      throw new TypeError(
+        `${NAME}: "connect" must be a function returning a promise of a connected pg.Client`,
+      )
+    }
+    return {
+      acquire: connect,
+      dispose: async (made) => {
+        await made.end?.()
+      },
+      canReconnect: true,
+    }
+  }
+  if (isPool(client)) {
+    return {
+      acquire: () => client.connect(),
+      dispose: async (lent, broken) => {
+        // a broken client is destroyed rather than lent to the next caller
+        ;(lent as PgPoolClient).release(broken || undefined)
+      },
+      canReconnect: true,
+    }
+  }
+  if (
+    typeof client !== 'object' ||
+    client === null ||
+    typeof client.query !== 'function' ||
+    typeof client.on !== 'function'
+  ) {
+    throw new TypeError(`${NAME}: "client" must be a pg.Pool or a connected pg.Client`)
+  }
+  let handedOut = false
+  return {
+    acquire: async () => {
+      if (handedOut) throw busError(NAME, 'the lone pg client was already used and cannot reconnect')
+      handedOut = true
+      return client
+    },
+    // the caller's own client: we only stop using it
+    dispose: async () => {},
+    canReconnect: false,
+  }
+}
