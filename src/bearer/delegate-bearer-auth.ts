@@ -270,7 +270,12 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     }
     guard(req, res, next)
   }
-  return Object.assign(optional, { ready: guard.ready, invalidate: guard.invalidate, stats: guard.stats })
+  return Object.assign(optional, {
+    middleware: guard.middleware,
+    ready: guard.ready,
+    invalidate: guard.invalidate,
+    stats: guard.stats,
+  })
 }
 
 /** Checks what a validator resolved with; anything but a well-formed verdict is "cannot decide". */

@@ -14,7 +14,11 @@ export type GuardRequest = IncomingMessage & { auth?: KeywardAuth }
 type Next = (err?: unknown) => void
 
 /** An Express middleware with keyward's controls. */
-export type Guard = ((req: GuardRequest, res: ServerResponse, next: Next) => void) & GuardControls
+export type Guard = ((req: GuardRequest, res: ServerResponse, next: Next) => void) &
+  GuardControls & {
+    /** The guard's name, e.g. `'verifyWidgetKey'`, as in its decision events. */
+    readonly middleware: string
+  }
 
 /**
  * A header as sent, repeated headers included: Node folds duplicates of some headers into one
@@ -101,5 +105,5 @@ export function expressGuard(
       finish(result, req, res, next, startedAt)
     }
   }
-  return Object.assign(handler, controls)
+  return Object.assign(handler, controls, { middleware })
 }

@@ -295,6 +295,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     else guard(req, res, next)
   }
   return Object.assign(preflightAware, {
+    middleware: guard.middleware,
     ready: guard.ready,
     invalidate: guard.invalidate,
     stats: guard.stats,

@@ -26,8 +26,8 @@ describe.each(expressVersions)('healthCheck ($name)', ({ express }) => {
     const body = res.body as HealthCheckBody
     expect(body.status).toBe('ok')
     expect(body.checks.map(({ name, status }) => ({ name, status }))).toEqual([
-      { name: 'check-1', status: 'ok' },
-      { name: 'check-2', status: 'ok' },
+      { name: 'requireWorkerKey', status: 'ok' },
+      { name: 'verifyWidgetKey', status: 'ok' },
     ])
     expect(body.checks[0]?.durationMs).toBeGreaterThanOrEqual(0)
   })
