@@ -15,6 +15,8 @@ export type Extracted =
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]/
 const NON_ASCII = /[^\u0000-\u007f]/
 const WHITESPACE_EDGE = /^[ \t]|[ \t]$/
+// The common case in one test: visible ASCII, inner spaces allowed, no comma, no space at either end.
+const PLAIN = /^[\x21-\x2b\x2d-\x7e](?:[\x20-\x2b\x2d-\x7e]*[\x21-\x2b\x2d-\x7e])?$/
 
 /**
  * Reads one credential from a header value, strictly: a repeated header, a comma-joined value,
@@ -33,6 +35,7 @@ export function extractCredential(raw: HeaderValue): Extracted {
   if (value.length > MAX_CREDENTIAL_LENGTH)
     return { ok: false, code: 'invalid_request', reason: 'header_too_long' }
   if (value.length === 0) return { ok: false, code: 'missing_credentials', reason: 'header_empty' }
+  if (PLAIN.test(value)) return { ok: true, value }
   if (CONTROL.test(value)) return { ok: false, code: 'invalid_request', reason: 'header_control_characters' }
   if (NON_ASCII.test(value)) return { ok: false, code: 'invalid_request', reason: 'header_non_ascii' }
   if (WHITESPACE_EDGE.test(value)) {
