@@ -1,0 +1,91 @@
+import type { LoadResult } from './load.js'
+import type { Machine } from './machine.js'
+import type { MemoryReport } from './memory.js'
+import type { ScenarioGroup } from './scenarios.js'
+
+/** How a run was configured (defaults, or the BENCH_* environment variables). */
+export interface BenchConfig {
+  rounds: number
+  /** Throughput measurement per row per round, s. */
+  seconds: number
+  /** Discarded warm-up before each throughput measurement, s. */
+  warmupSeconds: number
+  /** Latency measurement (one connection) per row per round, s. */
+  latencySeconds: number
+  /** Connections of the throughput measurement. */
+  connections: number
+  /** Load each server gets once before the first round, s (JIT warm-up). */
+  preheatSeconds: number
+  /** Most tries of a run disturbed by other processes. */
+  attempts: number
+  /** Load generator pinned to CPU 0, servers to CPU 1. */
+  pin: boolean
+}
+
+/** A load run, with how much other processes disturbed it. */
+export type QuietResult = LoadResult & {
+  /** Cores' worth of CPU used by other processes during the kept attempt. */
+  foreignCores: number
+  /** Tries it took (a disturbed run is repeated). */
+  attempts: number
+}
+
+/** One row measured once: throughput at `connections`, latency at one connection. */
+export interface Measurement {
+  scenario: string
+  round: number
+  throughput: QuietResult
+  latency: QuietResult
+  /** Server process CPU time (all threads) per answer during the throughput run, µs. */
+  cpuPerRequest: number
+}
+
+/** A row of the table: medians over the rounds of figures taken relative to the same round's bare runs. */
+export interface Row {
+  id: string
+  label: string
+  group: ScenarioGroup
+  /** 2xx/s ÷ the mean 2xx/s of the bare runs just before and after it, median over rounds. */
+  ratio: number
+  /** The per-round ratios the median was taken from. */
+  ratios: number[]
+  okPerSecond: number
+  /** Latency at one connection, ms. */
+  p50Ms: number
+  p99Ms: number
+  /** p50/p99 minus those of the neighbouring bare runs, ms. */
+  addedP50Ms: number
+  addedP99Ms: number
+  /** Server CPU time (all its threads) per answer under load, µs, and that minus the bare runs'. */
+  cpuPerRequestUs: number
+  addedCpuUs: number
+  /** Share of non-2xx answers under load (e.g. 503 when PBKDF2 is at its bound). */
+  non2xxShare: number
+  /** Answers by status under load, all rounds together. */
+  statuses: Record<string, number>
+  /** The server's own counters after the run (cache hits, hashes refused ...). */
+  stats: Record<string, number>
+  /**
+   * Time the middleware adds to a request, from entering it to its `next()`, measured inside one
+   * server that mounts every row (bench/in-situ-server.ts), µs: p50 and mean, median over rounds.
+   */
+  inSituP50Us: number
+  inSituMeanUs: number
+}
+
+export interface TargetCheck {
+  name: string
+  target: string
+  measured: string
+  met: boolean
+}
+
+export interface BenchResults {
+  machine: Machine
+  config: BenchConfig
+  rows: Row[]
+  targets: TargetCheck[]
+  memory: MemoryReport[] | undefined
+  measurements: Measurement[]
+  seconds: number
+}
