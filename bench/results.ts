@@ -67,7 +67,8 @@ export interface Row {
   stats: Record<string, number>
   /**
    * Time the middleware adds to a request, from entering it to its `next()`, measured inside one
-   * server that mounts every row (bench/in-situ-server.ts), µs: p50 and mean, median over rounds.
+   * server that mounts every row (bench/in-situ-server.ts), µs: p50 and mean, median over rounds,
+   * minus the same figure for an empty chain (the timing's own cost; 0 for bare).
    */
   inSituP50Us: number
   inSituMeanUs: number
@@ -87,5 +88,7 @@ export interface BenchResults {
   targets: TargetCheck[]
   memory: MemoryReport[] | undefined
   measurements: Measurement[]
+  /** What the in-situ timing measures around an empty chain, µs (subtracted from every row). */
+  inSituOverheadUs: number
   seconds: number
 }

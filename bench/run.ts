@@ -224,8 +224,9 @@ function summarise(
       non2xxShare: median(perRound.map((r) => r.non2xx)),
       statuses,
       stats: stats.get(scenario.id) ?? {},
-      inSituP50Us: inSitu.get(scenario.id)?.p50Us ?? Number.NaN,
-      inSituMeanUs: inSitu.get(scenario.id)?.meanUs ?? Number.NaN,
+      // net of the timing wrapper's own cost: what it measures around an empty chain (bare)
+      inSituP50Us: (inSitu.get(scenario.id)?.p50Us ?? Number.NaN) - (inSitu.get('bare')?.p50Us ?? 0),
+      inSituMeanUs: (inSitu.get(scenario.id)?.meanUs ?? Number.NaN) - (inSitu.get('bare')?.meanUs ?? 0),
     })
   }
   return rows
@@ -392,6 +393,7 @@ async function main() {
     targets: checkTargets(rows),
     memory,
     measurements,
+    inSituOverheadUs: inSitu.get('bare')?.p50Us ?? Number.NaN,
     seconds: (performance.now() - startedAt) / 1000,
   }
   mkdirSync(`${here}results`, { recursive: true })

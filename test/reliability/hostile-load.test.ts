@@ -59,15 +59,26 @@ function nextMessage<T extends HostileServerMessage['type']>(
   timeoutMs = 90_000,
 ) {
   return new Promise<Extract<HostileServerMessage, { type: T }>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${type} from the server`)), timeoutMs)
-    const onMessage = (message: HostileServerMessage) => {
-      if (message.type !== type) return
+    const done = () => {
       clearTimeout(timer)
       child.off('message', onMessage)
+      child.off('exit', onExit)
+    }
+    const timer = setTimeout(() => {
+      done()
+      reject(new Error(`no ${type} from the server`))
+    }, timeoutMs)
+    const onMessage = (message: HostileServerMessage) => {
+      if (message.type !== type) return
+      done()
       resolve(message as Extract<HostileServerMessage, { type: T }>)
     }
+    const onExit = (code: number | null) => {
+      done()
+      reject(new Error(`the server exited (${code})`))
+    }
     child.on('message', onMessage)
-    child.once('exit', (code) => reject(new Error(`the server exited (${code})`)))
+    child.once('exit', onExit)
   })
 }
 

@@ -38,10 +38,15 @@ function nextMessage<T extends SecretsServerMessage['type']>(child: ChildProcess
     const onMessage = (message: SecretsServerMessage) => {
       if (message.type !== type) return
       child.off('message', onMessage)
+      child.off('exit', onExit)
       resolve(message as Extract<SecretsServerMessage, { type: T }>)
     }
+    const onExit = (code: number | null) => {
+      child.off('message', onMessage)
+      reject(new Error(`the server exited (${code})`))
+    }
     child.on('message', onMessage)
-    child.once('exit', (code) => reject(new Error(`the server exited (${code})`)))
+    child.once('exit', onExit)
   })
 }
 
@@ -51,6 +56,7 @@ describe('no raw secret leaks', () => {
   let base = ''
   let output = ''
   let heldRecord = ''
+  let widgets = { a: '', b: '' }
   const responses: string[] = []
 
   beforeAll(async () => {
@@ -84,7 +90,7 @@ describe('no raw secret leaks', () => {
     const ready = nextMessage(child, 'ready')
     child.send({ type: 'start', config })
     base = `http://127.0.0.1:${(await ready).port}`
-    ;(globalThis as { __widgets?: unknown }).__widgets = { a: widgetA.key, b: widgetB.key }
+    widgets = { a: widgetA.key, b: widgetB.key }
   })
 
   afterAll(async () => {
@@ -100,7 +106,6 @@ describe('no raw secret leaks', () => {
   }
 
   it('keeps them out of responses, logger lines, decision events and printed errors', async () => {
-    const widgets = (globalThis as { __widgets?: { a: string; b: string } }).__widgets!
     const opaque = remember(await auth.issue({ scopes: ['items:read'] }))
     const jwt = remember(await auth.issue({ format: 'jwt' }))
     const revoked = remember(await auth.issue())
