@@ -188,14 +188,59 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     return { matchesExpired }
   }
 
+  /** The key matched `match`: allow, unless the request's origin may not use it. */
+  const accept = (
+    req: GuardRequest,
+    match: LoadedRecord,
+    reason: KeywardReason,
+    cache: CacheState,
+    context: { keyFingerprint: string; tenantId: string },
+  ): Decision => {
+    const detail = { record: match.fingerprint }
+    const origin = singleHeader(requestHeader(req, 'origin'))
+    if (!originAllowed(match.origins ?? allowedOrigins, origin)) {
+      return deny('forbidden_origin', 'origin_not_allowed', { ...context, cache, detail })
+    }
+    return allow({ kind: 'widget', tenantId: context.tenantId, keyId: match.fingerprint }, reason, {
+      ...context,
+      keyId: match.fingerprint,
+      cache,
+      detail,
+    })
+  }
+
+  /**
+   * The synchronous fast path: records cached and this key already verified against one of
+   * them. Anything else (a miss, a "no", an expired record) takes the full path.
+   */
+  const decideFromCache = (
+    req: GuardRequest,
+    tenantId: string,
+    keyDigest: string,
+    keyFingerprint: string,
+  ): Decision | undefined => {
+    const state = recordCache.peek(tenantId)
+    if (!state?.found) return undefined
+    const now = Date.now()
+    for (const loaded of state.records) {
+      if (loaded.expiresAt !== undefined && loaded.expiresAt <= now) continue
+      const verified = verifiedKeys.get(`${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`)
+      if (verified === true) {
+        verifiedCounters.verifiedHits++
+        return accept(req, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
+      }
+      if (verified === undefined) return undefined
+    }
+    return undefined
+  }
+
   const decideFor = async (
     req: GuardRequest,
     tenantId: string,
     key: string,
-    digest: Buffer,
+    keyDigest: string,
     keyFingerprint: string,
   ): Promise<Decision> => {
-    const keyDigest = digest.toString('base64')
     const context = { keyFingerprint, tenantId }
     try {
       const loaded = await recordCache.get(tenantId, req)
@@ -219,21 +264,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
         }
       }
       if (!state.found) return deny('invalid_credentials', 'unknown_tenant', { ...context, cache })
-      if (result?.match) {
-        const match = result.match
-        const detail = { record: match.fingerprint }
-        const origins = match.origins ?? allowedOrigins
-        const origin = singleHeader(requestHeader(req, 'origin'))
-        if (!originAllowed(origins, origin)) {
-          return deny('forbidden_origin', 'origin_not_allowed', { ...context, cache, detail })
-        }
-        return allow({ kind: 'widget', tenantId, keyId: match.fingerprint }, reason, {
-          ...context,
-          keyId: match.fingerprint,
-          cache,
-          detail,
-        })
-      }
+      if (result?.match) return accept(req, result.match, reason, cache, context)
       if (state.invalid.length > 0) {
         const first = state.invalid[0]!
         return failure(
@@ -270,7 +301,11 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       return deny('invalid_request', 'header_control_characters', { keyFingerprint })
     const shape = keyPrefix === undefined ? undefined : checkWidgetKeyShape(presented.value, keyPrefix)
     if (shape && !shape.ok) return deny('invalid_credentials', shape.reason, { keyFingerprint, tenantId })
-    return decideFor(req, tenantId, presented.value, digest, keyFingerprint)
+    const keyDigest = digest.toString('base64')
+    return (
+      decideFromCache(req, tenantId, keyDigest, keyFingerprint) ??
+      decideFor(req, tenantId, presented.value, keyDigest, keyFingerprint)
+    )
   }
 
   const guard = expressGuard(NAME, decide, options, {
