@@ -17,6 +17,7 @@ export {
   type ObservabilityOptions,
 } from './core/events.js'
 export { fingerprint } from './core/fingerprint.js'
+export { ForeignError } from './core/foreign-error.js'
 export type { GuardControls, GuardOptions, GuardStats } from './core/guard.js'
 export type { Clock } from './core/resolver-cache.js'
 export { keywardErrorHandler } from './express/error-handler.js'

@@ -1,3 +1,5 @@
+import { ForeignError } from './foreign-error.js'
+
 /**
  * Public error codes: what the client is told. Stable; switch on them.
  * One code per cause (F6), so a 401 never has to be guessed at.
@@ -112,6 +114,11 @@ export interface KeywardErrorInit {
   message?: string
   /** The middleware that decided. */
   middleware?: string
+  /**
+   * What caused it. A `KeywardError` is kept as it is; anything else is replaced by a
+   * {@link ForeignError} holding only its class name and code, since a foreign error's message
+   * or stack may quote a key or token and Express prints the causes of errors it is given.
+   */
   cause?: unknown
 }
 
@@ -130,7 +137,7 @@ export class KeywardError extends Error {
   constructor(init: KeywardErrorInit) {
     super(
       init.message ?? `${init.code} (${init.reason})`,
-      init.cause === undefined ? undefined : { cause: init.cause },
+      init.cause === undefined ? undefined : { cause: ownCause(init.cause) },
     )
     this.code = init.code
     this.reason = init.reason
@@ -144,4 +151,9 @@ export class KeywardError extends Error {
   static is(value: unknown): value is KeywardError {
     return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
   }
+}
+
+function ownCause(cause: unknown): unknown {
+  if (KeywardError.is(cause) || cause instanceof ForeignError) return cause
+  return new ForeignError(cause)
 }

@@ -71,7 +71,12 @@ export function publishDecision(
   if (channel.hasSubscribers) channel.publish(event)
   if (options.logger && decision.outcome === 'error') {
     try {
-      options.logger.warn({ keyward: event }, `keyward ${middleware}: ${decision.error.message}`)
+      // messages already start with the guard's name
+      const message = decision.error.message
+      options.logger.warn(
+        { keyward: event },
+        message.startsWith(`${middleware}:`) ? `keyward ${message}` : `keyward ${middleware}: ${message}`,
+      )
     } catch {
       // as above
     }

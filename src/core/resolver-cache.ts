@@ -19,6 +19,13 @@ export interface ResolverCacheOptions<V> {
   ttlFor?: (value: V) => number
   /** Values for which this returns false are handed out but not kept (e.g. an unset key, F1). */
   keep?: (value: V) => boolean
+  /**
+   * When set, a failed load (a rejection, or a value `keep` refuses) is remembered for this
+   * many ms instead of being retried by the next caller: a failing resolver is then asked at
+   * most once per window however many requests arrive, and a fix (a variable set later) is
+   * seen within it. Default: not remembered.
+   */
+  failureTtl?: number
   clock?: Clock
 }
 
@@ -27,11 +34,10 @@ export interface Loaded<V> {
   cache: CacheState
 }
 
-interface Entry<V> {
-  value: V
+type Entry<V> = {
   /** Set when this value was loaded by a refresh-on-mismatch, for its rate limit. */
   refreshedAt: number | undefined
-}
+} & ({ value: V; failed?: undefined } | { failed: { error: unknown } })
 
 interface FetchContext {
   caller: unknown
@@ -56,6 +62,7 @@ export class ResolverCache<V> {
   private readonly clock: Clock
   private readonly minRefreshInterval: number
   private readonly keep: (value: V) => boolean
+  private readonly failureTtl: number | undefined
   private readonly counters = { hits: 0, misses: 0, refreshes: 0, failures: 0 }
   /** Bumped by every invalidate(), so a load can tell it was aborted by one. */
   private invalidations = 0
@@ -64,16 +71,27 @@ export class ResolverCache<V> {
     this.clock = options.clock ?? performance
     this.minRefreshInterval = options.minRefreshInterval ?? 1000
     this.keep = options.keep ?? (() => true)
-    const { ttlFor } = options
+    this.failureTtl = options.failureTtl
+    const { ttlFor, failureTtl } = options
+    const keep = this.keep
     this.cache = new LRUCache<string, Entry<V>, unknown>({
       max: options.max,
       ttl: options.ttl,
       perf: this.clock,
       fetchMethod: async (key, _stale, { options: fetchOptions, context }) => {
         const { caller, refresh } = context as FetchContext
-        const value = await options.load(key, caller)
-        if (ttlFor) fetchOptions.ttl = ttlFor(value)
-        return { value, refreshedAt: refresh ? this.clock.now() : undefined }
+        const refreshedAt = refresh ? this.clock.now() : undefined
+        let value: V
+        try {
+          value = await options.load(key, caller)
+        } catch (error) {
+          if (failureTtl === undefined) throw error
+          fetchOptions.ttl = failureTtl
+          return { failed: { error }, refreshedAt }
+        }
+        if (failureTtl !== undefined && !keep(value)) fetchOptions.ttl = failureTtl
+        else if (ttlFor) fetchOptions.ttl = ttlFor(value)
+        return { value, refreshedAt }
       },
     })
   }
@@ -81,7 +99,7 @@ export class ResolverCache<V> {
   /** The cached value if present and fresh, without loading: the synchronous fast path. */
   peek(key: string): V | undefined {
     const entry = this.cache.get(key)
-    if (entry === undefined) return undefined
+    if (entry === undefined || entry.failed) return undefined
     this.counters.hits++
     return entry.value
   }
@@ -89,6 +107,10 @@ export class ResolverCache<V> {
   /** The cached value, or a load of it (one load however many callers ask at once). */
   async get(key: string, context?: unknown): Promise<Loaded<V>> {
     const cached = this.cache.get(key)
+    if (cached?.failed) {
+      this.counters.failures++
+      throw cached.failed.error
+    }
     if (cached !== undefined) {
       this.counters.hits++
       return { value: cached.value, cache: 'hit' }
@@ -140,7 +162,11 @@ export class ResolverCache<V> {
       throw error
     }
     if (entry === undefined) throw new Error('resolver cache: load returned nothing')
-    if (!this.keep(entry.value)) this.cache.delete(key)
+    if (entry.failed) {
+      this.counters.failures++
+      throw entry.failed.error
+    }
+    if (this.failureTtl === undefined && !this.keep(entry.value)) this.cache.delete(key)
     return entry.value
   }
 }

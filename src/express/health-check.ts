@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type KeywardCode, KeywardError, type KeywardReason } from '../core/errors.js'
 import { positiveNumber } from '../core/options.js'
+import type { Clock } from '../core/resolver-cache.js'
 
 const NAME = 'healthCheck'
 
@@ -22,6 +23,15 @@ export interface HealthCheckOptions {
    * `middleware` name when it has one, else `check-1`, `check-2`, ….
    */
   names?: readonly string[]
+  /**
+   * How long an answer is reused for the next probes, ms. Default 1 000: every `ready()` reaches
+   * a dependency (a store read, a JWKS or discovery fetch, a validator call), so a client that
+   * probes in a loop must not turn into that many upstream calls; one second is short against
+   * any load balancer's probe interval.
+   */
+  cacheTtl?: number
+  /** Clock for the answer's age, ms; for tests. Default `performance`. */
+  clock?: Clock
 }
 
 /** Why a check failed when its `ready()` did not say: it timed out, or rejected with a non-keyward error. */
@@ -59,7 +69,8 @@ export type HealthCheckHandler = (req: IncomingMessage, res: ServerResponse) => 
  * and `reason`. Error messages are never sent, as a driver's message can contain a connection
  * string; only `KeywardError`'s code and reason, or an error's class name.
  *
- * Concurrent probes share one run, so a burst of probes costs each dependency one check.
+ * Concurrent probes share one run, and an answer is reused for `cacheTtl` (1 s), so however
+ * often a client probes, each dependency is checked at most once a second.
  *
  * @example
  * ```ts
@@ -77,6 +88,8 @@ export function healthCheck(...args: Array<HealthCheckOptions | Readiness>): Hea
   const options: HealthCheckOptions = hasOptions ? (first as HealthCheckOptions) : {}
   const guards = (hasOptions ? args.slice(1) : args) as Readiness[]
   const timeout = positiveNumber(options.timeout ?? 2_000, 'timeout', NAME)
+  const cacheTtl = positiveNumber(options.cacheTtl ?? 1_000, 'cacheTtl', NAME)
+  const clock = options.clock ?? performance
   if (guards.length === 0) {
     throw new TypeError(
       `${NAME}: pass at least one guard, e.g. healthCheck(widgetGuard) or healthCheck({ timeout }, widgetGuard)`,
@@ -115,7 +128,9 @@ export function healthCheck(...args: Array<HealthCheckOptions | Readiness>): Hea
   }
 
   let running: Promise<HealthCheckBody> | undefined
+  let last: { body: HealthCheckBody; at: number } | undefined
   const runAll = () => {
+    if (last !== undefined && clock.now() - last.at < cacheTtl) return Promise.resolve(last.body)
     running ??= Promise.all(guards.map((guard, index) => runOne(guard, names[index]!)))
       .then(
         (checks): HealthCheckBody => ({
@@ -123,6 +138,10 @@ export function healthCheck(...args: Array<HealthCheckOptions | Readiness>): Hea
           checks,
         }),
       )
+      .then((body) => {
+        last = { body, at: clock.now() }
+        return body
+      })
       .finally(() => {
         running = undefined
       })

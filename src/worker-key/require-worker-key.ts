@@ -3,6 +3,7 @@ import { extractCredential, headerName } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
+import { foreignErrorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import { positiveNumber } from '../core/options.js'
 import { type Clock, ResolverCache } from '../core/resolver-cache.js'
@@ -14,6 +15,8 @@ const NAME = 'requireWorkerKey'
 const CACHE_KEY = 'keys'
 /** Shortest key accepted under NODE_ENV=production (F5). */
 export const MIN_PRODUCTION_KEY_LENGTH = 32
+/** A key resolver that failed or found no key is asked again after this long, ms. */
+const RETRY_FAILED_RESOLVE_AFTER = 1000
 
 export interface WorkerKeyOptions extends GuardOptions {
   /**
@@ -78,8 +81,10 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
     load: async () => checkKeys(toExpectedKeys(await resolver())),
     ttl: cacheTtl,
     max: 1,
-    // an unset or weak key is not remembered: setting the variable must work at once (F1)
+    // an unset or weak key, or a failing resolver, is remembered for one second only: setting
+    // the variable works within it (F1), and a burst of requests costs one resolve, not one each
     keep: (state) => 'keys' in state,
+    failureTtl: RETRY_FAILED_RESOLVE_AFTER,
     ...(options.clock ? { clock: options.clock } : {}),
   })
 
@@ -89,7 +94,7 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
         code: 'auth_unavailable',
         reason: 'key_resolver_failed',
         headers: { 'Retry-After': '1' },
-        message: `${NAME}: the key resolver failed (${cause instanceof Error ? cause.message : String(cause)})`,
+        message: `${NAME}: the key resolver failed (${foreignErrorName(cause)})`,
         middleware: NAME,
         cause,
       }),

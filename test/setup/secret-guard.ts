@@ -1,5 +1,6 @@
 import diagnostics from 'node:diagnostics_channel'
 import { ServerResponse } from 'node:http'
+import { inspect } from 'node:util'
 import { afterEach, expect } from 'vitest'
 import { findSecret } from '../helpers/secrets.js'
 
@@ -37,8 +38,8 @@ ServerResponse.prototype.end = function end(this: ServerResponse, chunk?: unknow
 for (const level of ['log', 'info', 'warn', 'error', 'debug'] as const) {
   const original = console[level]
   console[level] = (...args: unknown[]) => {
-    for (const arg of args)
-      scan(`console.${level}`, arg instanceof Error ? `${arg.message}\n${arg.stack}` : arg)
+    // as console prints it: an error's message, stack and cause chain
+    for (const arg of args) scan(`console.${level}`, arg instanceof Error ? inspect(arg, { depth: 8 }) : arg)
     original(...args)
   }
 }

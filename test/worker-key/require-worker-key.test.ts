@@ -81,12 +81,14 @@ describe.each(expressVersions)('requireWorkerKey ($name)', ({ express }) => {
   })
 
   // F1, as it happened: the module read WORKER_KEY at import time, before the env was loaded.
-  it('resolves the key at request time: a WORKER_KEY set after the app is built works', async () => {
-    const guard = requireWorkerKey({ keys: fromEnv('WORKER_KEY') })
+  it('resolves the key at request time: a WORKER_KEY set after the app is built works within a second', async () => {
+    const clock = manualClock()
+    const guard = requireWorkerKey({ keys: fromEnv('WORKER_KEY'), clock })
     const app = appWith(guard)
     const before = await request(app).get('/jobs').set('X-Worker-Key', KEY_A).expect(500)
     expect(before.body.code).toBe('server_misconfigured')
     process.env.WORKER_KEY = `${KEY_A}\n`
+    clock.advance(1_001)
     await request(app).get('/jobs').set('X-Worker-Key', KEY_A).expect(200)
   })
 
@@ -100,14 +102,15 @@ describe.each(expressVersions)('requireWorkerKey ($name)', ({ express }) => {
     expect(res.body.code).toBe('server_misconfigured')
     expect(events.at(-1)).toMatchObject({ outcome: 'error', reason: 'expected_key_empty', status: 500 })
   })
-
   it('rejects ready() with a message naming the unset variable', async () => {
-    const guard = requireWorkerKey({ keys: fromEnv('WORKER_KEY') })
+    const clock = manualClock()
+    const guard = requireWorkerKey({ keys: fromEnv('WORKER_KEY'), clock })
     const error = await guard.ready().catch((e: unknown) => e)
     expect(KeywardError.is(error)).toBe(true)
     expect((error as KeywardError).reason).toBe('expected_key_empty')
     expect((error as KeywardError).message).toContain('WORKER_KEY is unset')
     process.env.WORKER_KEY = KEY_A
+    clock.advance(1_001)
     await expect(guard.ready()).resolves.toBeUndefined()
   })
 

@@ -1,6 +1,7 @@
 import { Pool } from 'undici'
 import { describeValue } from '../../core/credentials.js'
 import { KeywardError, type KeywardReason } from '../../core/errors.js'
+import { foreignErrorName } from '../../core/foreign-error.js'
 import { positiveInteger, positiveNumber } from '../../core/options.js'
 import { envVariablesOf } from '../../worker-key/from-env.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
@@ -137,9 +138,7 @@ export function unavailable(reason: KeywardReason, message: string, cause?: unkn
 
 /** A name for an error that cannot contain a secret: its class and code, not its message. */
 export function errorName(error: unknown): string {
-  if (!(error instanceof Error)) return typeof error
-  const code = (error as { code?: unknown }).code
-  return typeof code === 'string' ? `${error.name} ${code}` : error.name
+  return foreignErrorName(error)
 }
 
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'])
