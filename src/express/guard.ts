@@ -5,6 +5,7 @@ import { type Decision, failure } from '../core/decision.js'
 import { KeywardError } from '../core/errors.js'
 import { publishDecision } from '../core/events.js'
 import type { GuardControls, GuardOptions } from '../core/guard.js'
+import { checkGuardOptions } from '../core/options.js'
 import { sendProblem } from './problem.js'
 import './augment.js'
 
@@ -57,6 +58,7 @@ export function expressGuard(
   options: GuardOptions,
   controls: GuardControls,
 ): Guard {
+  checkGuardOptions(options as Record<string, unknown>, middleware)
   const passErrors = options.onError === 'next'
 
   const finish = (
