@@ -1,5 +1,5 @@
 export * from './bearer/index.js'
-export type { KeywardAuth } from './core/auth.js'
+export type { BearerAuth, KeywardAuth, WidgetAuth, WorkerAuth } from './core/auth.js'
 export { findDigest, matchesDigest } from './core/compare.js'
 export { extractCredential, MAX_CREDENTIAL_LENGTH } from './core/credentials.js'
 export type { CacheState, Decision } from './core/decision.js'

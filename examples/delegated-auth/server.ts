@@ -25,7 +25,8 @@ const items = [{ id: 1, name: 'teapot' }]
 const app = express()
 app.use(express.json())
 app.get('/items', bearer, requireScopes(['items:read'], { realm: 'items' }), (req, res) => {
-  res.json({ caller: req.auth?.subject, scopes: req.auth?.scopes, items })
+  const auth = req.auth?.kind === 'bearer' ? req.auth : undefined
+  res.json({ caller: auth?.subject, scopes: auth?.scopes, items })
 })
 app.post('/items', bearer, requireScopes(['items:write'], { realm: 'items' }), (req, res) => {
   const item = { id: items.length + 1, name: String(req.body?.name ?? 'unnamed') }

@@ -46,11 +46,11 @@ app.post('/worker/jobs', workerGuard, (req, res) => {
   res.json({ accepted: true, auth: req.auth })
 })
 app.get('/widget/config', widgetGuard, (req, res) => {
-  res.json({ tenant: req.auth?.tenantId, theme: 'light' })
+  res.json({ tenant: req.auth?.kind === 'widget' ? req.auth.tenantId : undefined, theme: 'light' })
 })
 
 app.get('/items', bearerGuard, requireScopes('items:read'), (req, res) => {
-  res.json({ caller: req.auth?.subject, items: ['teapot'] })
+  res.json({ caller: req.auth?.kind === 'bearer' ? req.auth.subject : undefined, items: ['teapot'] })
 })
 app.delete('/items/teapot', bearerGuard, requireScopes('items:write'), (_req, res) => {
   res.status(204).end()

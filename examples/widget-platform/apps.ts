@@ -92,7 +92,11 @@ export function runtimeApp({ pool, invalidation, name }: RuntimeAppOptions) {
     else next()
   })
   app.get('/widget/config', widgetKey, (req, res) => {
-    res.json({ instance: name, tenant: req.auth?.tenantId, theme: 'light' })
+    res.json({
+      instance: name,
+      tenant: req.auth?.kind === 'widget' ? req.auth.tenantId : undefined,
+      theme: 'light',
+    })
   })
   return { app, widgetKey }
 }

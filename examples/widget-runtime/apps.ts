@@ -68,7 +68,11 @@ export function runtimeApp({ store }: WidgetAppsOptions) {
     else next()
   })
   app.get('/widget/config', widgetKey, (req, res) => {
-    res.json({ tenant: req.auth?.tenantId, theme: 'light', greeting: 'Hello from the widget runtime' })
+    res.json({
+      tenant: req.auth?.kind === 'widget' ? req.auth.tenantId : undefined,
+      theme: 'light',
+      greeting: 'Hello from the widget runtime',
+    })
   })
   return { app, widgetKey }
 }

@@ -264,7 +264,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   // optional authentication: no header at all is an anonymous request, passed on as it is
   const optional = (req: GuardRequest, res: Parameters<Guard>[1], next: Parameters<Guard>[2]) => {
     if (req.headersDistinct.authorization === undefined) {
-      publishDecision(NAME, allow({ kind: 'bearer' }, 'no_header'), performance.now(), options)
+      publishDecision(NAME, allow(undefined, 'no_header'), performance.now(), options)
       next()
       return
     }

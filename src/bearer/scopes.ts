@@ -44,9 +44,10 @@ export function requireScopes(...args: unknown[]): Guard {
         headers: { 'WWW-Authenticate': bearerChallenge(realm) },
       })
     }
-    const granted = new Set(auth.scopes ?? [])
+    // only a bearer token carries scopes: a worker or widget key grants none
+    const granted = new Set(auth.kind === 'bearer' ? auth.scopes : [])
     const missing = required.filter((scope) => !granted.has(scope))
-    const context = auth.keyId === undefined ? {} : { keyFingerprint: auth.keyId, keyId: auth.keyId }
+    const context = { keyFingerprint: auth.keyId, keyId: auth.keyId }
     if (missing.length > 0) {
       return deny('insufficient_scope', 'scope_missing', {
         ...context,

@@ -15,11 +15,15 @@ export interface DecisionContext {
 }
 
 export type Decision =
-  | ({ outcome: 'allow'; auth: KeywardAuth; reason: KeywardReason } & DecisionContext)
+  | ({ outcome: 'allow'; auth: KeywardAuth | undefined; reason: KeywardReason } & DecisionContext)
   | ({ outcome: 'deny' | 'error'; error: KeywardError } & DecisionContext)
 
-/** A decision to let the request through. */
-export function allow(auth: KeywardAuth, reason: KeywardReason, context: DecisionContext = {}): Decision {
+/** A decision to let the request through; `auth` is undefined for an anonymous request let on. */
+export function allow(
+  auth: KeywardAuth | undefined,
+  reason: KeywardReason,
+  context: DecisionContext = {},
+): Decision {
   return { outcome: 'allow', auth, reason, ...context }
 }
 

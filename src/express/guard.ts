@@ -70,7 +70,7 @@ export function expressGuard(
   ) => {
     publishDecision(middleware, decision, startedAt, options)
     if (decision.outcome === 'allow') {
-      req.auth = decision.auth
+      if (decision.auth !== undefined) req.auth = decision.auth
       next()
       return
     }

@@ -33,8 +33,11 @@ describe('bearer types', () => {
   it('types req.auth on Express requests with the bearer fields', () => {
     const req = {} as Request
     expectTypeOf(req.auth?.kind).toEqualTypeOf<'worker' | 'widget' | 'bearer' | undefined>()
-    expectTypeOf(req.auth?.scopes).toEqualTypeOf<string[] | undefined>()
-    expectTypeOf(req.auth?.expiresAt).toEqualTypeOf<Date | undefined>()
+    if (req.auth?.kind === 'bearer') {
+      expectTypeOf(req.auth.scopes).toEqualTypeOf<string[]>()
+      expectTypeOf(req.auth.keyId).toEqualTypeOf<string>()
+      expectTypeOf(req.auth.expiresAt).toEqualTypeOf<Date | undefined>()
+    }
   })
 
   it('restricts option unions to their documented values', () => {

@@ -120,7 +120,7 @@ async function main() {
 
   const app = express()
   app.get('/widget/config', guard, (req, res) => {
-    res.json({ instance: config.index, tenant: req.auth?.tenantId })
+    res.json({ instance: config.index, tenant: req.auth?.kind === 'widget' ? req.auth.tenantId : undefined })
   })
   app.get('/health', healthCheck({ names: ['widget', 'bus'] }, guard, bus))
   await guard.ready()
