@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { checkAuthServiceContract, formatContractReport } from '../testing/contract-check.js'
+import { argumentProblem, readFileArgument } from './args.js'
 import { type Command, EXIT } from './io.js'
 
 /** One line for `keyward --help`. */
@@ -45,7 +45,9 @@ export const run: Command = async (args, io) => {
       allowPositionals: false,
     }))
   } catch (error) {
-    io.stderr.write(`keyward check-service: ${(error as Error).message}\n\n${USAGE}`)
+    io.stderr.write(
+      `keyward check-service: ${argumentProblem(error, 'this command takes only options; put each token in a file and pass its path with --valid-token-file or --invalid-token-file')}\n\n${USAGE}`,
+    )
     return EXIT.badInput
   }
   if (values.help) {
@@ -102,24 +104,20 @@ async function readToken(
   option: string,
   io: Parameters<Command>[1],
 ): Promise<string | undefined> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (error) {
-    io.stderr.write(
-      `keyward check-service: cannot read ${option} ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})\n`,
-    )
+  const read = await readFileArgument(option, file, 'token')
+  if ('error' in read) {
+    io.stderr.write(`keyward check-service: ${read.error}\n`)
     return undefined
   }
   // a trailing newline from `echo > file` is not part of the token
-  const token = text.trim()
+  const token = read.text.trim()
   if (token === '') {
-    io.stderr.write(`keyward check-service: ${option} ${file} is empty\n`)
+    io.stderr.write(`keyward check-service: ${option}: the file is empty\n`)
     return undefined
   }
   if (/\s/.test(token)) {
     io.stderr.write(
-      `keyward check-service: ${option} ${file} holds more than one line or word; put only the token in it\n`,
+      `keyward check-service: ${option}: the file holds more than one line or word; put only the token in it\n`,
     )
     return undefined
   }

@@ -10,6 +10,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<{ r
     summary: 'check a live auth service against the httpValidator contract',
     load: () => import('./check-service.js'),
   },
+  fingerprint: {
+    summary: 'print the fingerprint (kw_…) of a key or token, as decision events show it',
+    load: () => import('./fingerprint.js'),
+  },
   doctor: {
     summary: 'explain why a widget key does or does not match a hash record',
     load: () => import('./doctor.js'),

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { createWidgetKey, DEFAULT_WIDGET_KEY_PREFIX } from '../widget-key/keys.js'
 import { formatHashRecord } from '../widget-key/records/format.js'
 import type { OutputFormat, Pbkdf2Digest } from '../widget-key/records/types.js'
+import { argumentProblem } from './args.js'
 import { type CliIO, type Command, EXIT } from './io.js'
 
 const USAGE = `keyward create-widget-key - print a new widget key and the PBKDF2 record to store for it
@@ -51,7 +52,7 @@ export const run: Command = async (args, io) => {
       },
     }))
   } catch (error) {
-    return usageError(io, argumentProblem(error))
+    return usageError(io, argumentProblem(error, 'this command takes only options'))
   }
   if (values.help) {
     io.stdout.write(USAGE)
@@ -76,8 +77,7 @@ export const run: Command = async (args, io) => {
       ...(iterations === undefined ? {} : { iterations }),
     })
   } catch (error) {
-    if (error instanceof TypeError)
-      return usageError(io, error.message.replace(/^createWidgetKey: /, '').replace(/^hashWidgetKey: /, ''))
+    if (error instanceof TypeError) return usageError(io, optionProblem(error.message))
     throw error
   }
   const record = formatHashRecord(created.record, format)
@@ -93,22 +93,18 @@ export const run: Command = async (args, io) => {
   return EXIT.ok
 }
 
+/** The library's message as a CLI option's problem, without the value it quotes: that may be a pasted key. */
+function optionProblem(message: string): string {
+  const problem = message
+    .replace(/^(?:createWidgetKey|hashWidgetKey): /, '')
+    .replace(/; got .*$/s, '')
+    .replace(/^"(prefix|iterations|digest)"/, '--$1')
+  return problem
+}
+
 function usageError(io: CliIO, message: string): number {
   io.stderr.write(
     `keyward create-widget-key: ${message}\nRun "keyward create-widget-key --help" for usage.\n`,
   )
   return EXIT.badInput
-}
-
-/** parseArgs' own message can quote a stray argument; only an option's name is repeated here. */
-function argumentProblem(error: unknown): string {
-  const code = (error as { code?: string }).code
-  const named = /'(--?[A-Za-z][A-Za-z0-9-]{0,30})['\s]/.exec(error instanceof Error ? error.message : '')?.[1]
-  const option = named === undefined ? '' : ` ${named}`
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option${option}`
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-    return `option${option} is missing its value, or takes none`
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')
-    return 'unexpected argument (this command takes only options)'
-  return 'invalid arguments'
 }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { type Diagnosis, diagnose, type MatchHint } from '../widget-key/diagnose.js'
 import type { HashEncoding, SaltEncoding } from '../widget-key/records/types.js'
+import { argumentProblem, readFileArgument, refusedInline } from './args.js'
 import { type CliIO, type Command, EXIT } from './io.js'
 
 const USAGE = `keyward doctor - explain why a widget key does or does not match a PBKDF2 hash record
@@ -45,12 +45,8 @@ interface DoctorArgs {
 
 /** `keyward doctor`: diagnoses a key against a record; exit 0 match, 1 mismatch or invalid record, 2 bad input. */
 export const run: Command = async (args, io) => {
-  if (args.some((arg) => arg === '--key' || arg.startsWith('--key='))) {
-    return usageError(
-      io,
-      '--key is not accepted: a key on the command line ends up in shell history and process lists. Use --key-file FILE or standard input.',
-    )
-  }
+  const inline = refusedInline(args, ['--key'])
+  if (inline !== undefined) return usageError(io, inline)
   let values: DoctorArgs
   try {
     ;({ values } = parseArgs({
@@ -68,7 +64,13 @@ export const run: Command = async (args, io) => {
       },
     }))
   } catch (error) {
-    return usageError(io, argumentProblem(error))
+    return usageError(
+      io,
+      argumentProblem(
+        error,
+        'this command takes only options; pass the key with --key-file or on standard input',
+      ),
+    )
   }
   if (values.help) {
     io.stdout.write(USAGE)
@@ -91,16 +93,16 @@ export const run: Command = async (args, io) => {
   if (values.record !== undefined) {
     record = values.record
   } else {
-    const read = await readText(values['record-file']!, '--record-file')
-    if (typeof read !== 'string') return usageError(io, read.error)
-    record = read
+    const read = await readFileArgument('--record-file', values['record-file']!, 'record')
+    if ('error' in read) return usageError(io, read.error)
+    record = read.text
   }
 
   let key: string
   if (values['key-file'] !== undefined) {
-    const read = await readText(values['key-file'], '--key-file')
-    if (typeof read !== 'string') return usageError(io, read.error)
-    key = read
+    const read = await readFileArgument('--key-file', values['key-file'], 'key')
+    if ('error' in read) return usageError(io, read.error)
+    key = read.text
   } else {
     key = await io.readStdin()
     if (key.length === 0)
@@ -146,30 +148,7 @@ function describeHint(hint: MatchHint): string {
   return `hash read as ${hint.hashEncoding} (--hash-encoding ${hint.hashEncoding})`
 }
 
-async function readText(path: string, option: string): Promise<string | { error: string }> {
-  try {
-    return await readFile(path, 'utf8')
-  } catch (error) {
-    const code = (error as { code?: string }).code
-    return { error: `cannot read ${option} ${JSON.stringify(path)}${code ? ` (${code})` : ''}` }
-  }
-}
-
 function usageError(io: CliIO, message: string): number {
   io.stderr.write(`keyward doctor: ${message}\nRun "keyward doctor --help" for usage.\n`)
   return EXIT.badInput
-}
-
-/** parseArgs' own message can quote a stray argument (which may be a key); only an option's name is repeated. */
-function argumentProblem(error: unknown): string {
-  const code = (error as { code?: string }).code
-  const named = /'(--?[A-Za-z][A-Za-z0-9-]{0,30})['\s]/.exec(error instanceof Error ? error.message : '')?.[1]
-  const option = named === undefined ? '' : ` ${named}`
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option${option}`
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE')
-    return `option${option} is missing its value, or takes none`
-  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
-    return 'unexpected argument (this command takes only options; pass the key with --key-file or on standard input)'
-  }
-  return 'invalid arguments'
 }

@@ -30,7 +30,9 @@ async function main(argv: string[]): Promise<number> {
   }
   const command = commands[name]
   if (!command) {
-    io.stderr.write(`keyward: unknown command "${name}"\n\n${usage()}`)
+    // the first argument may be a key pasted in the wrong place: a command name is repeated only if it reads as one
+    const shown = /^[a-z]+(?:-[a-z]+)*$/.test(name) && name.length <= 32 ? ` "${name}"` : ''
+    io.stderr.write(`keyward: unknown command${shown}\n\n${usage()}`)
     return 2
   }
   const { run } = await command.load()
@@ -42,7 +44,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (error: unknown) => {
-    process.stderr.write(`keyward: ${error instanceof Error ? error.message : String(error)}\n`)
+    // an unexpected error's message may quote input; only its class and code are shown
+    const { name = 'Error', code } = (error ?? {}) as { name?: string; code?: string }
+    process.stderr.write(`keyward: unexpected ${name}${code ? ` (${code})` : ''}\n`)
     process.exitCode = 2
   },
 )

@@ -190,7 +190,7 @@ describe('keyward check-service', () => {
 
   it.each([
     ['a missing --url', ['--valid-token-file', 'x', '--invalid-token-file', 'y'], /missing --url/],
-    ['an unknown option', ['--token', 'abc'], /Unknown option/],
+    ['an unknown option', ['--token', 'abc'], /unknown option --token\n/],
     [
       'a URL that is not http(s)',
       ['--url', 'auth.internal/validate', '--valid-token-file', 'x', '--invalid-token-file', 'y'],
@@ -205,10 +205,10 @@ describe('keyward check-service', () => {
   it('exits 2 for an empty or unreadable token file', async () => {
     const empty = cli()
     expect(await run(args(auth.validateUrl, join(dir, 'empty')), empty.io)).toBe(2)
-    expect(empty.err.join('')).toMatch(/is empty/)
+    expect(empty.err.join('')).toMatch(/--valid-token-file: the file is empty/)
     const absent = cli()
     expect(await run(args(auth.validateUrl, join(dir, 'valid'), join(dir, 'absent')), absent.io)).toBe(2)
-    expect(absent.err.join('')).toMatch(/cannot read --invalid-token-file/)
+    expect(absent.err.join('')).toMatch(/--invalid-token-file: no such file\n/)
   })
 
   it('prints its usage with --help and exits 0', async () => {

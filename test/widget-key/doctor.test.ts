@@ -9,8 +9,8 @@ import { type Diagnosis, diagnose } from '../../src/widget-key/diagnose.js'
 import { findSecret, secret } from '../helpers/secrets.js'
 import { FIXTURES_URL, loadCases, optionsFor, SAMPLE_URL, skipSlow, type VectorCase } from './vectors.js'
 
-const fixtures = loadCases(FIXTURES_URL)!
-const sample = loadCases(SAMPLE_URL) ?? []
+const fixtures = loadCases(FIXTURES_URL)
+const sample = loadCases(SAMPLE_URL)
 const byId = (id: string) => fixtures.find((c) => c.id.startsWith(`${id}-`))!
 
 /** The vectors' would_match_with, in the shape a Diagnosis reports it (keys by fingerprint only). */

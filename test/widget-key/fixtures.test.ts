@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { verifyKeyAgainstRecord } from '../../src/widget-key/pbkdf2.js'
 import { HashRecordError } from '../../src/widget-key/records/errors.js'
@@ -70,7 +72,7 @@ function caseTests(cases: VectorCase[]): void {
   }
 }
 
-const fixtures = loadCases(FIXTURES_URL)!
+const fixtures = loadCases(FIXTURES_URL)
 
 describe('test/fixtures/pbkdf2-records.json', () => {
   it('covers every family a–j with both matching and mismatching cases', () => {
@@ -89,17 +91,16 @@ describe('test/fixtures/pbkdf2-records.json', () => {
   caseTests(fixtures)
 })
 
-const sample = loadCases(SAMPLE_URL)
+describe('shared vectors: sample.json (vendored in test/fixtures)', () => {
+  const sample = loadCases(SAMPLE_URL)
 
-if (sample) {
-  describe('shared vectors: sample.json', () => {
-    caseTests(sample)
+  it('is the copy its provenance note describes, byte for byte', () => {
+    const note = readFileSync(new URL('../fixtures/shared-vectors.md', import.meta.url), 'utf8')
+    const recorded = /SHA-256 of the file: `([0-9a-f]{64})`/.exec(note)?.[1]
+    expect(recorded, 'the note records a checksum').toBeDefined()
+    expect(createHash('sha256').update(readFileSync(SAMPLE_URL)).digest('hex')).toBe(recorded)
+    expect(sample).toHaveLength(15)
   })
-} else {
-  // CI always has ../shared beside the repository; elsewhere the sample set is optional
-  describe.skipIf(!process.env.CI)('shared vectors: sample.json', () => {
-    it(`needs ${SAMPLE_URL.pathname} (../shared beside the repository)`, () => {
-      throw new Error(`${SAMPLE_URL.pathname} is absent`)
-    })
-  })
-}
+
+  caseTests(sample)
+})

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import type { ParseOptions } from '../../src/widget-key/records/types.js'
 import { secret } from '../helpers/secrets.js'
@@ -30,14 +30,15 @@ export interface VectorCase {
 /** Our own fixtures, made by scripts/fixtures/make_pbkdf2_fixtures.py. */
 export const FIXTURES_URL = new URL('../fixtures/pbkdf2-records.json', import.meta.url)
 
-/** The shared sample vectors; CI checks ../shared out beside the repository. */
-export const SAMPLE_URL = new URL('../../../shared/vectors/sample.json', import.meta.url)
+/**
+ * The shared sample vectors, vendored so that the repository needs nothing beside it; where they
+ * came from and who wrote them is in test/fixtures/shared-vectors.md.
+ */
+export const SAMPLE_URL = new URL('../fixtures/shared-vectors.json', import.meta.url)
 
-/** Loads a case file and registers every key with the suite's secret guard; undefined when absent. */
-export function loadCases(url: URL): VectorCase[] | undefined {
-  const path = fileURLToPath(url)
-  if (!existsSync(path)) return undefined
-  const cases = JSON.parse(readFileSync(path, 'utf8')) as VectorCase[]
+/** Loads a case file and registers every key with the suite's secret guard. */
+export function loadCases(url: URL): VectorCase[] {
+  const cases = JSON.parse(readFileSync(fileURLToPath(url), 'utf8')) as VectorCase[]
   for (const c of cases) {
     secret(c.key)
     const hint = c.would_match_with
