@@ -1,8 +1,8 @@
 import type { KeywardLogger } from '../core/events.js'
+import { busError, errorCode, type InvalidationStats, ListenerSet } from '../core/invalidation-bus.js'
 import { positiveNumber } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { channelName } from './identifiers.js'
-import { busError, errorCode, type InvalidationStats, ListenerSet } from './invalidation-bus.js'
 import type { PgListenClient, PgNotification, PgPool, PgPoolClient } from './types.js'
 
 const NAME = 'pgInvalidation'

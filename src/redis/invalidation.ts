@@ -1,5 +1,5 @@
 import type { KeywardLogger } from '../core/events.js'
-import { busError, errorCode, type InvalidationStats, ListenerSet } from '../postgres/invalidation-bus.js'
+import { busError, errorCode, type InvalidationStats, ListenerSet } from '../core/invalidation-bus.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import type {
   ClientEventListener,

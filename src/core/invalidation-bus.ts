@@ -1,5 +1,5 @@
-import type { KeywardLogger } from '../core/events.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
+import type { KeywardLogger } from './events.js'
 
 /*
  * What the Postgres and Redis invalidation buses share: their listeners, their counters, and
