@@ -64,6 +64,8 @@ export type KeywardReason =
   | 'validator_client_rejected'
   | 'circuit_open'
   | 'stale_if_error'
+  // invalidation buses
+  | 'invalidation_down'
   // anything else
   | 'internal_error'
 

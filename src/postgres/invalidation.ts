@@ -1,8 +1,15 @@
 import type { KeywardLogger } from '../core/events.js'
+import {
+  busError,
+  errorCode,
+  Heartbeat,
+  heartbeatOption,
+  type InvalidationStats,
+  ListenerSet,
+} from '../core/invalidation-bus.js'
 import { positiveNumber } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { channelName } from './identifiers.js'
-import { busError, errorCode, type InvalidationStats, ListenerSet } from './invalidation-bus.js'
 import type { PgListenClient, PgNotification, PgPool, PgPoolClient } from './types.js'
 
 const NAME = 'pgInvalidation'
@@ -27,9 +34,25 @@ export interface PgInvalidationOptions {
   /**
    * The channel to `LISTEN` on; every `NOTIFY channel, 'tenant-id'` (or `pg_notify`) drops that
    * tenant's cached state, an empty payload drops everything. Lower case, because unquoted
-   * `NOTIFY MyChannel` folds to `mychannel`.
+   * `NOTIFY MyChannel` folds to `mychannel`. Payloads that start with `keyward heartbeat ` are
+   * the bus's own heartbeats, never an invalidation (no tenant id contains a space).
    */
   channel: string
+  /**
+   * How often the bus proves it still hears the channel, ms. Default 5 000. Every `heartbeat` ms
+   * it sends itself `pg_notify(channel, 'keyward heartbeat …')` over its LISTEN connection, so
+   * the round trip crosses the very socket and LISTEN that invalidations arrive on. When a beat
+   * has not come back by the next one (a half-open connection: a proxy that stopped forwarding,
+   * NAT state dropped, a failover that left the socket open), the bus is down within two
+   * intervals: it drops every cached entry at once, `ready()` rejects (`invalidation_down`, so
+   * `healthCheck` takes the instance out of rotation), and it reconnects, dropping everything
+   * again once listening. A connection attempt that has not LISTENed within twice this is
+   * abandoned and retried.
+   *
+   * It cannot be turned off (`0` or `false` throw): a bus that cannot tell it has gone deaf lets
+   * a revoked key work for the whole `recordTtl` while every probe says ok.
+   */
+  heartbeat?: number
   /** Wait before the first reconnection attempt, ms; doubles per failed attempt. Default 100. */
   reconnectDelay?: number
   /** Longest wait between reconnection attempts, ms. Default 5 000: a restarted database is found within seconds. */
@@ -41,9 +64,10 @@ export interface PgInvalidationOptions {
 /** A Postgres LISTEN/NOTIFY invalidation bus: pass it as `verifyWidgetKey({ invalidation })`. */
 export interface PgInvalidation extends InvalidationSource {
   /**
-   * Resolves once the bus is LISTENing (connecting first if nothing has subscribed yet); if it is
-   * between connections, waits for the next attempt and rejects if that one fails. For start-up
-   * and `healthCheck`.
+   * Resolves once the bus is LISTENing (connecting first if nothing has subscribed yet, and
+   * rejecting if that first attempt fails). Once it has listened, it rejects at once whenever it
+   * is not listening (connection lost, heartbeat missed, reconnecting): a 503 `KeywardError`
+   * with reason `invalidation_down`. For start-up and `healthCheck`.
    */
   ready(): Promise<void>
   /**
@@ -52,8 +76,9 @@ export interface PgInvalidation extends InvalidationSource {
    */
   publish(id?: string): Promise<void>
   /**
-   * Stops listening (UNLISTEN, waiting at most a second) and reconnecting; ends clients made by
-   * `connect`, returns a pool's client to it, and leaves a lone `client` open for its owner.
+   * Stops listening (UNLISTEN, waiting at most a second), the heartbeat and reconnecting; ends
+   * clients made by `connect`, returns a pool's client to it, and leaves a lone `client` open for
+   * its owner.
    */
   close(): Promise<void>
   stats(): InvalidationStats
@@ -65,6 +90,11 @@ interface Connection {
   released: boolean
   /** Removes our listeners (an error listener stays on a lost client, so a late error cannot crash). */
   detach(keepErrorListener: boolean): void
+}
+
+/** A connection attempt that took longer than twice `heartbeat`. */
+class ConnectTimeoutError extends Error {
+  override readonly name = 'ConnectTimeoutError'
 }
 
 /** How LISTEN connections are obtained and given back, for each kind of `client`/`connect`. */
@@ -82,7 +112,8 @@ interface ClientSource {
  *
  * A lost connection is reconnected with backoff; once LISTENing again, every listener is called
  * with no id (drop everything), because a NOTIFY sent while disconnected is lost without a trace.
- * Until then, the record TTL bounds how stale a cache can be.
+ * A connection that stays open but stops delivering is found by the `heartbeat`: the bus drops
+ * everything, reports itself down in `ready()` and reconnects.
  *
  * @throws TypeError for an invalid option.
  */
@@ -96,6 +127,7 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
   const source = clientSource(options)
   const reconnectDelay = positiveNumber(options.reconnectDelay ?? 100, 'reconnectDelay', NAME)
   const maxReconnectDelay = positiveNumber(options.maxReconnectDelay ?? 5_000, 'maxReconnectDelay', NAME)
+  const heartbeatInterval = heartbeatOption(options.heartbeat, NAME)
   const { logger } = options
   const pool = isPool(options.client) ? options.client : undefined
 
@@ -103,9 +135,11 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
   let current: Connection | undefined
   let everListened = false
   let attempts = 0
+  /** Bumped by every attempt (and by close()): an attempt that is no longer the latest gives up. */
+  let attemptId = 0
   let retryTimer: NodeJS.Timeout | undefined
   let waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
-  const counters = { messages: 0, reconnects: 0, failures: 0 }
+  const counters = { messages: 0, reconnects: 0, failures: 0, missedHeartbeats: 0 }
 
   // read through a function: TypeScript would otherwise keep the narrowing across awaits
   const closed = () => state === 'closed'
@@ -123,21 +157,63 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
     for (const waiter of pending) error ? waiter.reject(error) : waiter.resolve()
   }
 
+  // over the LISTEN connection itself: the beat crosses the socket invalidations arrive on
+  const heartbeat = new Heartbeat(
+    heartbeatInterval,
+    async (payload) => {
+      await current?.client.query('SELECT pg_notify($1, $2)', [channel, payload])
+    },
+    () => deaf(),
+  )
+
+  const deaf = () => {
+    const connection = current
+    if (state !== 'listening' || connection === undefined) return
+    current = undefined
+    counters.missedHeartbeats++
+    warn(
+      'heartbeat_missed',
+      `a heartbeat on "${channel}" did not come back within ${heartbeatInterval} ms; dropping every ` +
+        'cached entry and reconnecting',
+    )
+    retryLater()
+    // whatever was sent since the link went deaf is lost, and a cache must not outlive that
+    listeners.dispatch(undefined)
+    void release(connection, true)
+  }
+
   const connectOnce = async (): Promise<void> => {
     state = 'connecting'
+    const id = ++attemptId
+    const abandoned = () => attemptId !== id || closed()
     let connection: Connection | undefined
+    let timer: NodeJS.Timeout | undefined
+    // a black-holed network can hold a connect or a LISTEN forever: give up and retry instead
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new ConnectTimeoutError(`no LISTEN within ${2 * heartbeatInterval} ms`)),
+        2 * heartbeatInterval,
+      )
+      timer.unref()
+    })
     try {
-      const client = await source.acquire()
+      const acquiring = source.acquire()
+      const client = await Promise.race([acquiring, deadline]).catch((error: unknown) => {
+        // a client that arrives after the deadline is not used, but must be given back
+        acquiring.then((late) => source.dispose(late, true)).catch(() => {})
+        throw error
+      })
       connection = attach(client)
-      if (closed()) {
-        await release(connection, false)
+      if (abandoned()) {
+        await release(connection, !closed())
         return
       }
       current = connection
-      await client.query(`LISTEN "${channel}"`)
-      if (state !== 'connecting' || current !== connection) return
+      await Promise.race([client.query(`LISTEN "${channel}"`), deadline])
+      if (abandoned() || state !== 'connecting' || current !== connection) return
       state = 'listening'
       attempts = 0
+      heartbeat.start()
       if (everListened) {
         counters.reconnects++
         warn(
@@ -150,19 +226,22 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
       everListened = true
       settle()
     } catch (error) {
-      if (closed()) return
+      if (abandoned()) return
       counters.failures++
       warn('connect_failed', `could not LISTEN on "${channel}"`, error)
       if (connection !== undefined && current === connection) current = undefined
-      if (connection !== undefined) await release(connection, true)
+      // not awaited: a connection that hangs must not hold up the next attempt
+      if (connection !== undefined) void release(connection, true)
       settle(busError(NAME, `could not LISTEN on "${channel}"`, error))
       retryLater()
+    } finally {
+      clearTimeout(timer)
     }
   }
 
   const attach = (client: PgListenClient): Connection => {
     const onNotification = (message: PgNotification) => {
-      if (message.channel !== channel) return
+      if (message.channel !== channel || heartbeat.heard(message.payload)) return
       counters.messages++
       listeners.dispatch(message.payload)
     }
@@ -187,6 +266,7 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
   const lost = (connection: Connection, error: Error | undefined) => {
     if (current !== connection || state === 'closed') return
     current = undefined
+    heartbeat.stop()
     const wasListening = state === 'listening'
     void release(connection, true)
     if (wasListening) {
@@ -237,6 +317,11 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
       if (state === 'closed') return Promise.reject(busError(NAME, 'closed'))
       if (state === 'stopped')
         return Promise.reject(busError(NAME, `the LISTEN connection on "${channel}" was lost`))
+      // once it has listened, a bus between connections may have missed anything: it is down
+      if (everListened)
+        return Promise.reject(
+          busError(NAME, `not listening on "${channel}" since its connection was lost; reconnecting`),
+        )
       return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
     },
     async publish(id?: string) {
@@ -250,6 +335,8 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
     async close() {
       if (state === 'closed') return
       state = 'closed'
+      attemptId++
+      heartbeat.stop()
       if (retryTimer !== undefined) clearTimeout(retryTimer)
       settle(busError(NAME, 'closed'))
       const connection = current

@@ -1,5 +1,12 @@
 import type { KeywardLogger } from '../core/events.js'
-import { busError, errorCode, type InvalidationStats, ListenerSet } from '../postgres/invalidation-bus.js'
+import {
+  busError,
+  errorCode,
+  Heartbeat,
+  heartbeatOption,
+  type InvalidationStats,
+  ListenerSet,
+} from '../core/invalidation-bus.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import type {
   ClientEventListener,
@@ -24,9 +31,31 @@ export interface RedisInvalidationOptions {
   publisher?: RedisPublisher
   /**
    * The pub/sub channel. A message is a tenant id (or token fingerprint) whose cached state to
-   * drop; an empty message drops everything. 1–256 printable characters.
+   * drop; an empty message drops everything. 1–256 printable characters. Messages that start
+   * with `keyward heartbeat ` are the buses' own heartbeats, never an invalidation (no tenant id
+   * or fingerprint contains a space).
    */
   channel: string
+  /**
+   * How often a subscribed bus proves it still hears the channel, ms. Default 5 000. With a
+   * `publisher`, every `heartbeat` ms it PUBLISHes `keyward heartbeat …` on the channel and
+   * waits for it on the subscriber: that proves the whole path an invalidation takes (the
+   * server still has this subscription and the subscriber's socket still delivers). Without
+   * one, it sends `PING` on the subscriber connection, which proves that socket both ways but
+   * not the subscription itself: give instances a publisher too for the stronger check.
+   *
+   * When a beat has not come back by the next one (a half-open connection: a proxy that stopped
+   * forwarding, NAT state dropped), the bus is down within two intervals: it drops every cached
+   * entry at once, `ready()` rejects (`invalidation_down`, so `healthCheck` takes the instance out
+   * of rotation) and the subscriber is made to reconnect (ioredis: `disconnect(true)`; the
+   * official client, which has no reconnect call: `destroy()` then `connect()`, its
+   * subscriptions kept); once subscribed again, everything is dropped again. With a publisher,
+   * a publisher that cannot publish also marks the bus down: unproven is not healthy.
+   *
+   * It cannot be turned off (`0` or `false` throw): a bus that cannot tell it has gone deaf lets
+   * a revoked key work for the whole `recordTtl` while every probe says ok.
+   */
+  heartbeat?: number
   /** Told (`warn`) when the subscription is lost and when it is back; never a secret. */
   logger?: KeywardLogger
 }
@@ -36,14 +65,15 @@ export interface RedisInvalidation extends InvalidationSource {
   /** Sends `id` (or, without one, "drop everything") to every subscribed instance. Needs `publisher`. */
   publish(id?: string): Promise<void>
   /**
-   * Resolves once the channel is subscribed (subscribing first if nothing has yet); while the
-   * connection is down it waits for the client to reconnect. Rejects if a subscription attempt
-   * fails. For start-up and `healthCheck`.
+   * Resolves once the channel is subscribed (subscribing first if nothing has yet, and rejecting
+   * if that first attempt fails). Once it has been subscribed, it rejects at once whenever it is
+   * not (connection lost, heartbeat missed, client reconnecting): a 503 `KeywardError` with
+   * reason `invalidation_down`. For start-up and `healthCheck`.
    */
   ready(): Promise<void>
   /**
-   * Unsubscribes (waiting at most a second) and removes this adapter's listeners, its `error`
-   * listener included; the clients stay yours to close.
+   * Stops the heartbeat, unsubscribes (waiting at most a second) and removes this adapter's
+   * listeners, its `error` listener included; the clients stay yours to close.
    */
   close(): Promise<void>
   stats(): InvalidationStats
@@ -59,9 +89,10 @@ const CLOSE_TIMEOUT = 1_000
  * writes a record.
  *
  * Both clients reconnect by themselves. Once subscribed again, every listener is called with no
- * id (drop everything), because a message published while disconnected is lost without a trace;
- * until then the record TTL bounds how stale a cache can be. An `error` listener is attached to
- * the subscriber, so a dropped connection never crashes the process.
+ * id (drop everything), because a message published while disconnected is lost without a trace.
+ * A connection that stays open but stops delivering is found by the `heartbeat`: the bus drops
+ * everything, reports itself down in `ready()` and makes the subscriber reconnect. An `error`
+ * listener is attached to the subscriber, so a dropped connection never crashes the process.
  *
  * @throws TypeError for an invalid option.
  */
@@ -86,6 +117,7 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
     throw new TypeError(`${NAME}: "publisher" must be a redis or ioredis client (something with publish())`)
   }
   const client = subscriber === undefined ? undefined : recognise(subscriber)
+  const heartbeatInterval = heartbeatOption(options.heartbeat, NAME)
 
   let started = false
   let closed = false
@@ -93,7 +125,7 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
   let subscribedOnce = false
   let inFlight = false
   let waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = []
-  const counters = { messages: 0, reconnects: 0, failures: 0 }
+  const counters = { messages: 0, reconnects: 0, failures: 0, missedHeartbeats: 0 }
 
   const warn = (event: string, msg: string, error?: unknown) =>
     logger?.warn({ keyward: { bus: NAME, channel, event, ...errorCode(error) } }, `keyward ${NAME}: ${msg}`)
@@ -104,7 +136,52 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
     for (const waiter of pending) error ? waiter.reject(error) : waiter.resolve()
   }
 
+  const heartbeat = new Heartbeat(
+    heartbeatInterval,
+    publisher !== undefined
+      ? (payload) => publisher.publish(channel, payload)
+      : async (payload) => {
+          const reply = await client?.subscriber.ping(payload)
+          if (typeof reply === 'string') heartbeat.heard(reply)
+        },
+    () => deaf(),
+  )
+
+  const deaf = () => {
+    if (closed || !listening || client === undefined) return
+    listening = false
+    counters.missedHeartbeats++
+    warn(
+      'heartbeat_missed',
+      `a heartbeat on "${channel}" did not come back within ${heartbeatInterval} ms; dropping every ` +
+        'cached entry and reconnecting the subscriber',
+    )
+    // whatever was published since the link went deaf is lost, and a cache must not outlive that
+    listeners.dispatch(undefined)
+    void reconnect(client)
+  }
+
+  // the client's own reconnection then resubscribes and emits 'ready', which flushes again
+  const reconnect = async (recognised: RecognisedClient) => {
+    try {
+      if (recognised.kind === 'ioredis') {
+        recognised.subscriber.disconnect(true)
+        return
+      }
+      const official = recognised.subscriber
+      // no reconnect call: a deaf socket is dropped, then the client connects again
+      if (typeof official.destroy === 'function') official.destroy()
+      else await official.disconnect?.()
+      if (!closed && !official.isOpen) await official.connect()
+    } catch (error) {
+      if (closed) return
+      counters.failures++
+      warn('reconnect_failed', `could not reconnect the subscriber of "${channel}"`, error)
+    }
+  }
+
   const onMessage = (message: string) => {
+    if (heartbeat.heard(message)) return
     counters.messages++
     listeners.dispatch(message)
   }
@@ -123,6 +200,7 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
       else await client.subscriber.subscribe(channel)
       if (closed) return
       listening = true
+      heartbeat.start()
       if (subscribedOnce) {
         counters.reconnects++
         warn(
@@ -156,10 +234,12 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
     if (listening)
       warn('disconnected', `the subscription to "${channel}" was lost; the client is reconnecting`)
     listening = false
+    heartbeat.stop()
   }
   const onError = (error: unknown) => {
     if (listening) warn('disconnected', `the subscriber connection failed; the client is reconnecting`, error)
     listening = false
+    heartbeat.stop()
   }
   const events: Array<[string, ClientEventListener]> = [
     ['ready', onReady],
@@ -204,12 +284,18 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
       if (closed) return Promise.reject(busError(NAME, 'closed'))
       start()
       if (listening) return Promise.resolve()
+      // once subscribed, a bus between connections may have missed anything: it is down
+      if (subscribedOnce)
+        return Promise.reject(
+          busError(NAME, `not subscribed to "${channel}" since its connection was lost; reconnecting`),
+        )
       return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
     },
     async close() {
       if (closed) return
       closed = true
       listening = false
+      heartbeat.stop()
       settle(busError(NAME, 'closed'))
       if (client === undefined || !started) return
       for (const [event, handler] of events) client.subscriber.removeListener(event, handler)
@@ -250,7 +336,8 @@ function recognise(subscriber: RedisSubscriber): RecognisedClient {
     typeof shape === 'object' &&
     shape !== null &&
     typeof shape.subscribe === 'function' &&
-    typeof shape.on === 'function'
+    typeof shape.on === 'function' &&
+    typeof shape.ping === 'function'
   ) {
     if (typeof shape.isOpen === 'boolean')
       return { kind: 'redis', subscriber: subscriber as NodeRedisSubscriber }

@@ -20,6 +20,13 @@ export interface NodeRedisSubscriber {
   unsubscribe(channel: string, listener: NodeRedisMessageListener): Promise<unknown>
   on(event: string, listener: ClientEventListener): unknown
   removeListener(event: string, listener: ClientEventListener): unknown
+  /** The heartbeat of a bus without a publisher; allowed while subscribed. */
+  ping(message: string): Promise<unknown>
+  /** Reopens the connection after a missed heartbeat (subscriptions are kept and resent). */
+  connect(): Promise<unknown>
+  /** Drops a deaf connection at once (v5 and later); v4 has only `disconnect()`. */
+  destroy?(): void
+  disconnect?(): Promise<unknown>
 }
 
 /** An `ioredis` client used only for subscriptions. */
@@ -30,6 +37,10 @@ export interface IoRedisSubscriber {
   unsubscribe(channel: string): Promise<unknown>
   on(event: string, listener: ClientEventListener): unknown
   removeListener(event: string, listener: ClientEventListener): unknown
+  /** The heartbeat of a bus without a publisher; allowed while subscribed. */
+  ping(message: string): Promise<unknown>
+  /** `disconnect(true)` drops a deaf connection and reconnects, resubscribing by itself. */
+  disconnect(reconnect?: boolean): void
 }
 
 /** Either client, as the subscriber: a dedicated connection (subscribing puts it in pub/sub mode). */

@@ -30,14 +30,15 @@ describe.skipIf(skip)('pgInvalidation', () => {
 
   const notify = (channel: string, payload: string) =>
     admin.query('SELECT pg_notify($1, $2)', [channel, payload])
-  const newClient = async () => {
-    const client = new pg.Client({ connectionString: DATABASE_URL })
+  // the LISTEN connection is found by its application_name: after a heartbeat its last query is no longer LISTEN
+  const newClient = async (applicationName?: string) => {
+    const client = new pg.Client({ connectionString: DATABASE_URL, application_name: applicationName })
     await client.connect()
     clients.push(client)
     return client
   }
-  const newPool = () => {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 3 })
+  const newPool = (applicationName?: string) => {
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 3, application_name: applicationName })
     pools.push(pool)
     return pool
   }
@@ -45,11 +46,14 @@ describe.skipIf(skip)('pgInvalidation', () => {
     buses.push(bus)
     return bus
   }
-  /** Ends the LISTEN connection from the server side, as a failover or an idle-session killer would. */
+  /**
+   * Ends the LISTEN connection from the server side, as a failover or an idle-session killer
+   * would; it is the one connection whose application_name is the channel.
+   */
   const terminateListener = async (channel: string) => {
     const { rows } = await admin.query(
-      'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()',
-      [`LISTEN "${channel}"`],
+      'SELECT pg_terminate_backend(pid) AS killed FROM pg_stat_activity WHERE application_name = $1 AND pid <> pg_backend_pid()',
+      [channel],
     )
     expect(rows.length).toBe(1)
   }
@@ -68,6 +72,20 @@ describe.skipIf(skip)('pgInvalidation', () => {
     expect(await first.next()).toBeUndefined()
     expect(await second.next()).toBe('tenant-42')
     expect(bus.stats()).toMatchObject({ listening: true, messages: 2, reconnects: 0 })
+  })
+
+  it('never hands a heartbeat payload to listeners, and still hands on a plain NOTIFY from any writer', async () => {
+    const channel = uniqueName('kw_chan')
+    const bus = track(pgInvalidation({ client: newPool(), channel }))
+    const heard = recorder()
+    bus.subscribe(heard.listener)
+    await bus.ready()
+    // another instance's beat on the same channel: reserved, as no tenant id contains a space
+    await notify(channel, 'keyward heartbeat 0123456789ab 1')
+    await admin.query(`NOTIFY "${channel}", 'tenant-42'`)
+    expect(await heard.next()).toBe('tenant-42')
+    expect(heard.calls).toEqual(['tenant-42'])
+    expect(bus.stats()).toMatchObject({ messages: 1, missedHeartbeats: 0 })
   })
 
   it("ignores other channels the caller's own client listens on, and stops on unsubscribe", async () => {
@@ -96,7 +114,7 @@ describe.skipIf(skip)('pgInvalidation', () => {
       pgInvalidation({
         channel,
         connect: async () => {
-          const client = new pg.Client({ connectionString: DATABASE_URL })
+          const client = new pg.Client({ connectionString: DATABASE_URL, application_name: channel })
           await client.connect()
           return client
         },
@@ -121,7 +139,7 @@ describe.skipIf(skip)('pgInvalidation', () => {
 
   it('with a pool, checks out one client for LISTEN and another after that one is lost', async () => {
     const channel = uniqueName('kw_chan')
-    const pool = newPool()
+    const pool = newPool(channel)
     const bus = track(pgInvalidation({ client: pool, channel }))
     const heard = recorder()
     bus.subscribe(heard.listener)
@@ -138,7 +156,7 @@ describe.skipIf(skip)('pgInvalidation', () => {
 
   it('with a lone client that is lost, stops without crashing and says so in ready()', async () => {
     const channel = uniqueName('kw_chan')
-    const client = await newClient()
+    const client = await newClient(channel)
     const bus = track(pgInvalidation({ client, channel }))
     bus.subscribe(() => {})
     await bus.ready()
@@ -233,6 +251,16 @@ describe.skipIf(skip)('pgInvalidation', () => {
     expect(() => pgInvalidation({ client: pool, channel: 'ok', reconnectDelay: 0 })).toThrow(
       /"reconnectDelay"/,
     )
+    for (const heartbeat of [0, false, null]) {
+      expect(() => pgInvalidation({ client: pool, channel: 'ok', heartbeat: heartbeat as never })).toThrow(
+        /"heartbeat" cannot be turned off/,
+      )
+    }
+    for (const heartbeat of [-1, Number.NaN, '5000', 3_600_001]) {
+      expect(() => pgInvalidation({ client: pool, channel: 'ok', heartbeat: heartbeat as never })).toThrow(
+        /"heartbeat" must be/,
+      )
+    }
     expect(() => pgInvalidation({ client: pool, channel: 'ok' }).subscribe('x' as never)).toThrow(
       /subscribe\(\)/,
     )

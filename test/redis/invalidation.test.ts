@@ -55,6 +55,19 @@ describe.skipIf(skip).each(['redis', 'ioredis'] as RedisClientKind[])(
       expect(bus.stats()).toMatchObject({ listening: true, messages: 2, reconnects: 0 })
     })
 
+    it('never hands a heartbeat message to listeners, and still hands on a plain PUBLISH from any writer', async () => {
+      const { bus, pair, channel } = await setup()
+      const heard = recorder()
+      bus.subscribe(heard.listener)
+      await bus.ready()
+      // another instance's beat on the same channel: reserved, as no tenant id contains a space
+      await pair.publisher.publish(channel, 'keyward heartbeat 0123456789ab 1')
+      await pair.publisher.publish(channel, 'tenant-42')
+      expect(await heard.next()).toBe('tenant-42')
+      expect(heard.calls).toEqual(['tenant-42'])
+      expect(bus.stats()).toMatchObject({ messages: 1, missedHeartbeats: 0 })
+    })
+
     it('ignores other channels on the same connection, and stops calling a listener that unsubscribed', async () => {
       const { bus, pair } = await setup()
       const other = uniqueName('kw:other')
@@ -143,6 +156,16 @@ describe.skipIf(skip).each(['redis', 'ioredis'] as RedisClientKind[])(
         /"channel"/,
       )
       expect(() => redisInvalidation({ channel: 'c' })).toThrow(/"subscriber".*"publisher"/)
+      for (const heartbeat of [0, false, null]) {
+        expect(() =>
+          redisInvalidation({ subscriber: pair.subscriber, channel: 'c', heartbeat: heartbeat as never }),
+        ).toThrow(/"heartbeat" cannot be turned off/)
+      }
+      for (const heartbeat of [-1, Number.NaN, '5000', 3_600_001]) {
+        expect(() =>
+          redisInvalidation({ subscriber: pair.subscriber, channel: 'c', heartbeat: heartbeat as never }),
+        ).toThrow(/"heartbeat" must be/)
+      }
       expect(() => redisInvalidation({ publisher: {} as never, channel: 'c' })).toThrow(/"publisher"/)
     })
   },
