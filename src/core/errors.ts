@@ -66,6 +66,7 @@ export type KeywardReason =
   | 'stale_if_error'
   // invalidation buses
   | 'invalidation_down'
+  | 'invalidation_trigger_missing'
   // anything else
   | 'internal_error'
 

@@ -20,7 +20,7 @@ export interface HealthCheckOptions {
   timeout?: number
   /**
    * A name per check, in argument order, for the `checks` list. Default: the guard's
-   * `middleware` name when it has one, else `check-1`, `check-2`, ….
+   * `middleware` name (`verifyWidgetKey`), a bus's `name` (`pgInvalidation`), else `check-1`, ….
    */
   names?: readonly string[]
   /**
@@ -175,9 +175,12 @@ function checkNames(names: readonly string[] | undefined, guards: readonly Readi
     }
     return [...names]
   }
+  // a guard says what it is by `middleware`, a bus by `name` (a function's `name` is its own)
   return guards.map((guard, index) => {
     const middleware = (guard as { middleware?: unknown }).middleware
-    return typeof middleware === 'string' && middleware !== '' ? middleware : `check-${index + 1}`
+    if (typeof middleware === 'string' && middleware !== '') return middleware
+    const name = typeof guard === 'object' ? (guard as { name?: unknown }).name : undefined
+    return typeof name === 'string' && name !== '' ? name : `check-${index + 1}`
   })
 }
 

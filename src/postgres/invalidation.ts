@@ -7,9 +7,11 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
+import { KeywardError } from '../core/errors.js'
 import { positiveNumber } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { channelName } from './identifiers.js'
+import { type InvalidationTriggerOptions, triggerNames } from './trigger.sql.js'
 import type { PgListenClient, PgNotification, PgPool, PgPoolClient } from './types.js'
 
 const NAME = 'pgInvalidation'
@@ -59,10 +61,20 @@ export interface PgInvalidationOptions {
   maxReconnectDelay?: number
   /** Told (`warn`) when the connection is lost and when it listens again; never a secret. */
   logger?: KeywardLogger
+  /**
+   * The trigger from `invalidationTriggerSql()` that this bus relies on, named by the same
+   * `table`, `column` and `name` options (`{}` for its defaults). When given, `ready()` also
+   * checks that both triggers exist, are enabled and notify this bus's `channel`: a trigger
+   * dropped by a migration (or created for another channel) otherwise goes unnoticed while old
+   * keys stay accepted for the whole `recordTtl`. Default: not checked.
+   */
+  trigger?: Pick<InvalidationTriggerOptions, 'table' | 'column' | 'name'>
 }
 
 /** A Postgres LISTEN/NOTIFY invalidation bus: pass it as `verifyWidgetKey({ invalidation })`. */
 export interface PgInvalidation extends InvalidationSource {
+  /** `'pgInvalidation'`: how `healthCheck` names it. */
+  readonly name: 'pgInvalidation'
   /**
    * Resolves once the bus is LISTENing (connecting first if nothing has subscribed yet, and
    * rejecting if that first attempt fails). Once it has listened, it rejects at once whenever it
@@ -130,6 +142,12 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
   const heartbeatInterval = heartbeatOption(options.heartbeat, NAME)
   const { logger } = options
   const pool = isPool(options.client) ? options.client : undefined
+  if (options.trigger !== undefined && (typeof options.trigger !== 'object' || options.trigger === null)) {
+    throw new TypeError(
+      `${NAME}: "trigger" must be the { table, column, name } given to invalidationTriggerSql() ({} for its defaults)`,
+    )
+  }
+  const expectedTrigger = options.trigger
 
   let state: 'idle' | 'connecting' | 'listening' | 'waiting' | 'stopped' | 'closed' = 'idle'
   let current: Connection | undefined
@@ -309,11 +327,19 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
     retryTimer.unref()
   }
 
+  const checkTrigger = expectedTrigger && triggerCheck(expectedTrigger, channel)
+  const listening = () => {
+    if (!checkTrigger) return Promise.resolve()
+    const via = pool ?? current?.client
+    return via ? checkTrigger(via) : Promise.resolve()
+  }
+
   return {
+    name: NAME,
     subscribe: (listener) => listeners.subscribe(listener),
     ready() {
       start()
-      if (state === 'listening') return Promise.resolve()
+      if (state === 'listening') return listening()
       if (state === 'closed') return Promise.reject(busError(NAME, 'closed'))
       if (state === 'stopped')
         return Promise.reject(busError(NAME, `the LISTEN connection on "${channel}" was lost`))
@@ -322,7 +348,7 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
         return Promise.reject(
           busError(NAME, `not listening on "${channel}" since its connection was lost; reconnecting`),
         )
-      return new Promise((resolve, reject) => waiters.push({ resolve, reject }))
+      return new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })).then(listening)
     },
     async publish(id?: string) {
       if (id !== undefined && typeof id !== 'string') {
@@ -424,5 +450,40 @@ function clientSource(options: PgInvalidationOptions): ClientSource {
     // the caller's own client: we only stop using it
     dispose: async () => {},
     canReconnect: false,
+  }
+}
+
+/**
+ * Checks that the triggers `invalidationTriggerSql()` creates are in place, enabled, and notify
+ * `channel`; rejects with a 500 `KeywardError` naming what is missing.
+ */
+function triggerCheck(
+  expected: Pick<InvalidationTriggerOptions, 'table' | 'column' | 'name'>,
+  channel: string,
+): (via: { query(text: string, values?: unknown[]): Promise<unknown> }) => Promise<void> {
+  const { table, baseName } = triggerNames(expected, NAME)
+  const wanted = [`${baseName}_update`, `${baseName}_delete`]
+  return async (via) => {
+    const result = (await via.query(
+      `SELECT t.tgname AS name, t.tgenabled <> 'D' AS enabled, position($3 in p.prosrc) > 0 AS notifies
+         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+        WHERE t.tgrelid = to_regclass($1) AND t.tgname = ANY($2::text[]) AND NOT t.tgisinternal`,
+      [table, wanted, `'${channel}'`],
+    )) as { rows: Array<{ name: string; enabled: boolean; notifies: boolean }> }
+    const found = new Map(result.rows.map((row) => [row.name, row]))
+    const problems = wanted.flatMap((name) => {
+      const row = found.get(name)
+      if (row === undefined) return [`trigger ${name} is missing`]
+      if (!row.enabled) return [`trigger ${name} is disabled`]
+      if (!row.notifies) return [`trigger ${name} does not notify "${channel}"`]
+      return []
+    })
+    if (problems.length === 0) return
+    throw new KeywardError({
+      code: 'server_misconfigured',
+      reason: 'invalidation_trigger_missing',
+      message: `${NAME}: on ${table}, ${problems.join('; ')}: record changes will not reach other instances until recordTtl; run invalidationTriggerSql({ channel: '${channel}', ... }) as a migration`,
+      middleware: NAME,
+    })
   }
 }

@@ -40,19 +40,9 @@ export function invalidationTriggerSql(options: InvalidationTriggerOptions): str
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { channel: 'keyward_invalidation' }`)
   }
-  const tableName = options.table ?? 'tenant_settings'
-  const columnName = options.column ?? 'widget_api_key_hash'
-  const table = quoteIdentifier(tableName, 'table', NAME, true)
-  const column = quoteIdentifier(columnName, 'column', NAME)
+  const { table, column, baseName } = triggerNames(options, NAME)
   const tenant = quoteIdentifier(options.tenantColumn ?? 'tenant_id', 'tenantColumn', NAME)
   const channel = channelName(options.channel, NAME)
-  const baseName = options.name ?? `keyward_notify_${tableName.split('.').at(-1)}_${columnName}`
-  if (typeof baseName !== 'string' || baseName.length > 56) {
-    throw new TypeError(
-      `${NAME}: the trigger function name ${JSON.stringify(baseName)} is longer than 56 characters ` +
-        '(Postgres truncates names at 63, and the triggers add "_update"/"_delete"); pass a shorter "name"',
-    )
-  }
   const fn = quoteIdentifier(baseName, 'name', NAME)
   const onUpdate = quoteIdentifier(`${baseName}_update`, 'name', NAME)
   const onDelete = quoteIdentifier(`${baseName}_delete`, 'name', NAME)
@@ -84,4 +74,34 @@ CREATE TRIGGER ${onDelete}
   FOR EACH ROW
   EXECUTE FUNCTION ${fn}();
 `
+}
+
+/** Where the triggers live and what they are called, as {@link invalidationTriggerSql} names them. */
+export interface TriggerNames {
+  /** The quoted table, `"schema"."table"` or `"table"`. */
+  table: string
+  /** The quoted column. */
+  column: string
+  /** The trigger function's name; the triggers add `_update` and `_delete`. */
+  baseName: string
+}
+
+/** The names {@link invalidationTriggerSql} uses, for the SQL and for checking it was run. */
+export function triggerNames(
+  options: Pick<InvalidationTriggerOptions, 'table' | 'column' | 'name'>,
+  owner: string,
+): TriggerNames {
+  const tableName = options.table ?? 'tenant_settings'
+  const columnName = options.column ?? 'widget_api_key_hash'
+  const table = quoteIdentifier(tableName, 'table', owner, true)
+  const column = quoteIdentifier(columnName, 'column', owner)
+  const baseName = options.name ?? `keyward_notify_${tableName.split('.').at(-1)}_${columnName}`
+  if (typeof baseName !== 'string' || baseName.length > 56) {
+    throw new TypeError(
+      `${owner}: the trigger function name ${JSON.stringify(baseName)} is longer than 56 characters ` +
+        '(Postgres truncates names at 63, and the triggers add "_update"/"_delete"); pass a shorter "name"',
+    )
+  }
+  quoteIdentifier(baseName, 'name', owner)
+  return { table, column, baseName }
 }

@@ -62,6 +62,8 @@ export interface RedisInvalidationOptions {
 
 /** A Redis pub/sub invalidation bus: pass it as `verifyWidgetKey({ invalidation })`. */
 export interface RedisInvalidation extends InvalidationSource {
+  /** `'redisInvalidation'`: how `healthCheck` names it. */
+  readonly name: 'redisInvalidation'
   /** Sends `id` (or, without one, "drop everything") to every subscribed instance. Needs `publisher`. */
   publish(id?: string): Promise<void>
   /**
@@ -260,6 +262,7 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
   const listeners = new ListenerSet(NAME, logger, start)
 
   return {
+    name: NAME,
     subscribe(listener) {
       if (client === undefined) {
         throw new TypeError(

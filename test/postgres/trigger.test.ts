@@ -1,6 +1,9 @@
 import { readFile } from 'node:fs/promises'
+import express from 'express'
 import pg from 'pg'
+import request from 'supertest'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { healthCheck } from '../../src/index.js'
 import { invalidationTriggerSql, pgInvalidation } from '../../src/postgres/index.js'
 import { DATABASE_URL, requireServices, uniqueName } from '../integration/services.js'
 import { recorder } from '../integration/wait.js'
@@ -104,5 +107,57 @@ describe.skipIf(skip)('invalidationTriggerSql', () => {
     expect(invalidationTriggerSql({ channel: 'keyward' })).toContain(
       'AFTER UPDATE OF "widget_api_key_hash", "tenant_id" ON "tenant_settings"',
     )
+  })
+
+  describe('pgInvalidation({ trigger }) checking the trigger in ready()', () => {
+    const trigger = { table: `public.${table}`, column: 'widget_api_key_hash', name: functionName }
+
+    it('resolves while both triggers are in place and notify its channel', async () => {
+      const checked = pgInvalidation({ client: pool, channel, trigger })
+      try {
+        await expect(checked.ready()).resolves.toBeUndefined()
+      } finally {
+        await checked.close()
+      }
+    })
+
+    it('rejects with 500 invalidation_trigger_missing when a trigger is dropped or disabled, and healthCheck names the bus', async () => {
+      const checked = pgInvalidation({ client: pool, channel, trigger })
+      const app = express()
+      app.get('/health', healthCheck(checked))
+      try {
+        await checked.ready()
+        await pool.query(`DROP TRIGGER ${functionName}_delete ON ${table}`)
+        const dropped = await checked.ready().catch((error: unknown) => error)
+        expect(dropped).toMatchObject({
+          code: 'server_misconfigured',
+          reason: 'invalidation_trigger_missing',
+        })
+        expect((dropped as Error).message).toContain(`trigger ${functionName}_delete is missing`)
+        const res = await request(app).get('/health').expect(503)
+        expect(res.body.checks[0]).toMatchObject({
+          name: 'pgInvalidation',
+          reason: 'invalidation_trigger_missing',
+        })
+
+        await pool.query(invalidationTriggerSql({ ...trigger, channel, tenantColumn: 'tenant_id' }))
+        await pool.query(`ALTER TABLE ${table} DISABLE TRIGGER ${functionName}_update`)
+        await expect(checked.ready()).rejects.toThrow(`trigger ${functionName}_update is disabled`)
+        await pool.query(`ALTER TABLE ${table} ENABLE TRIGGER ${functionName}_update`)
+        await expect(checked.ready()).resolves.toBeUndefined()
+      } finally {
+        await checked.close()
+      }
+    })
+
+    it('rejects when the trigger notifies another channel than the one it listens on', async () => {
+      const other = uniqueName('kw_other')
+      const checked = pgInvalidation({ client: pool, channel: other, trigger })
+      try {
+        await expect(checked.ready()).rejects.toThrow(`does not notify "${other}"`)
+      } finally {
+        await checked.close()
+      }
+    })
   })
 })
