@@ -72,7 +72,11 @@ export type {
   SaltEncoding,
   SaltReading,
 } from './widget-key/records/types.js'
-export type { InvalidationSource, WidgetKeyOptions } from './widget-key/verify-widget-key.js'
+export type {
+  InvalidationSource,
+  WidgetKeyOptions,
+  WidgetRecordsContext,
+} from './widget-key/verify-widget-key.js'
 export { verifyWidgetKey } from './widget-key/verify-widget-key.js'
 export { fromEnv } from './worker-key/from-env.js'
 export type { KeyList, KeyResolver } from './worker-key/key-resolver.js'

@@ -46,6 +46,8 @@ export type KeywardReason =
   | 'record_store_timeout'
   | 'hashing_overloaded'
   | 'origin_not_allowed'
+  | 'origin_malformed'
+  | 'key_prefix_missing'
   // bearer tokens
   | 'bad_scheme'
   | 'token_malformed'

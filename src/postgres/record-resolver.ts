@@ -1,4 +1,5 @@
 import type { WidgetRecordInput, WidgetRecordsAnswer } from '../widget-key/record-set.js'
+import type { WidgetRecordsContext } from '../widget-key/verify-widget-key.js'
 import { quoteIdentifier } from './identifiers.js'
 import type { PgQueryable } from './types.js'
 
@@ -31,8 +32,15 @@ export interface PgRecordResolverOptions {
   tenantColumn?: string
 }
 
-/** The resolver {@link pgRecordResolver} returns; pass it as `verifyWidgetKey({ records })`. */
-export type PgRecordResolver = (tenantId: string) => Promise<WidgetRecordsAnswer>
+/**
+ * The resolver {@link pgRecordResolver} returns; pass it as `verifyWidgetKey({ records })`. A read
+ * whose signal has already aborted sends no query (`pg` cannot cancel one that was sent; the guard
+ * stops waiting for it at `storeTimeout`).
+ */
+export type PgRecordResolver = (
+  tenantId: string,
+  context?: Partial<WidgetRecordsContext>,
+) => Promise<WidgetRecordsAnswer>
 
 /**
  * A `records` resolver for `verifyWidgetKey` that reads a tenant's hash record(s) from Postgres
@@ -61,7 +69,8 @@ export function pgRecordResolver(options: PgRecordResolverOptions): PgRecordReso
   }
   const sql = options.query === undefined ? defaultQuery(options) : customQuery(options)
 
-  return async (tenantId: string) => {
+  return async (tenantId, context) => {
+    context?.signal?.throwIfAborted()
     let rows: unknown[]
     try {
       ;({ rows } = await pool.query(sql, [tenantId]))

@@ -48,7 +48,7 @@ export interface CreatedWidgetKey {
  */
 export async function createWidgetKey(options: CreateWidgetKeyOptions = {}): Promise<CreatedWidgetKey> {
   const { prefix = DEFAULT_WIDGET_KEY_PREFIX, ...hashing } = options
-  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+  if (!isWidgetKeyPrefix(prefix)) {
     throw new TypeError(
       `createWidgetKey: "prefix" must be 1-32 characters of A-Z a-z 0-9 . _ -; got ${JSON.stringify(prefix)}`,
     )
@@ -84,6 +84,11 @@ export function checkWidgetKeyShape(key: string, prefix?: string): WidgetKeyShap
   if (rest.slice(BODY_CHARS) !== checksumOf(prefix, body))
     return { ok: false, reason: 'key_checksum_invalid' }
   return { ok: true }
+}
+
+/** True for a prefix `createWidgetKey` can put on keys: 1-32 characters of `A-Z a-z 0-9 . _ -`. */
+export function isWidgetKeyPrefix(prefix: unknown): prefix is string {
+  return typeof prefix === 'string' && PREFIX.test(prefix)
 }
 
 function checksumOf(prefix: string, body: string): string {

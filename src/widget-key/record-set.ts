@@ -1,4 +1,4 @@
-import { normaliseOrigins } from './origins.js'
+import { configuredOrigin } from './origins.js'
 import { HashRecordError } from './records/errors.js'
 import { recordFingerprint } from './records/fingerprint.js'
 import { parseHashRecord } from './records/parse.js'
@@ -47,7 +47,7 @@ export function loadRecords(answer: WidgetRecordsAnswer, parseOptions: ParseOpti
         record,
         fingerprint: recordFingerprint(record),
         expiresAt: toTime(meta.expiresAt),
-        origins: Array.isArray(meta.origins) ? normaliseOrigins(meta.origins, 'record origins') : undefined,
+        origins: recordOrigins(meta.origins),
       })
     } catch (error) {
       if (HashRecordError.is(error)) invalid.push(error)
@@ -55,6 +55,28 @@ export function loadRecords(answer: WidgetRecordsAnswer, parseOptions: ParseOpti
     }
   }
   return { found: true, records, invalid }
+}
+
+/**
+ * A record's own allowed origins. An entry that is not an origin makes the record unusable (a data
+ * fault, 500), never a looser check: the operator meant some restriction, and only they can say which.
+ */
+function recordOrigins(value: unknown): ReadonlySet<string> | undefined {
+  if (value === undefined || value === null) return undefined
+  if (!Array.isArray(value)) {
+    throw new HashRecordError(
+      'origins',
+      'wrong_type',
+      'must be an array of origins such as ["https://app.example.com"]',
+    )
+  }
+  const out = new Set<string>()
+  for (const entry of value) {
+    const parsed = configuredOrigin(entry)
+    if (parsed instanceof Error) throw new HashRecordError('origins', 'malformed', `entry ${parsed.message}`)
+    out.add(parsed)
+  }
+  return out
 }
 
 function isWrapped(entry: unknown): entry is Extract<WidgetRecordInput, { record: HashRecordInput }> {

@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache'
+import type { ServerResponse } from 'node:http'
 import { equalBytes } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
@@ -9,8 +9,8 @@ import { positiveInteger, positiveNumber } from '../core/options.js'
 import { type Clock, ResolverCache } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
 import { HashingOverloadedError, HashLimiter } from './hash-limiter.js'
-import { checkWidgetKeyShape } from './keys.js'
-import { normaliseOrigins, originAllowed } from './origins.js'
+import { checkWidgetKeyShape, isWidgetKeyPrefix } from './keys.js'
+import { normaliseOrigins, originAllowed, parseRequestOrigin } from './origins.js'
 import { derive } from './pbkdf2.js'
 import { type LoadedRecord, loadRecords, type TenantRecords, type WidgetRecordsAnswer } from './record-set.js'
 import type { HashRecord, ParseOptions } from './records/types.js'
@@ -23,19 +23,41 @@ export interface InvalidationSource {
   subscribe(listener: (id?: string) => void): () => void
 }
 
+/** What the `records` resolver gets besides the tenant id. */
+export interface WidgetRecordsContext {
+  /** Aborts when the answer is no longer wanted: `storeTimeout` passed, or the tenant was invalidated. */
+  readonly signal: AbortSignal
+}
+
 export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
   /**
    * The hash resolver: the tenant's PBKDF2 record(s), read when a request needs them. Several
    * records = a rotation grace period (each may carry `expiresAt`). `null`/`undefined` = no such
-   * tenant. A throw or rejection is "cannot decide" (503), never "no". `req` is undefined when
-   * `ready()` probes the store.
+   * tenant. A throw or rejection is "cannot decide" (503), never "no".
+   *
+   * It gets the tenant id and no request: its answer is cached per tenant id and served to every
+   * request for that id, so an answer that depended on anything else (a sandbox/live header, a
+   * host name) would leak into requests it was not read for. Put everything the records depend on
+   * into the id `tenant(req)` returns, e.g. `live:acme` vs `sandbox:acme`.
+   *
+   * `signal` aborts when the answer is no longer wanted: after `storeTimeout`, or when the tenant is
+   * invalidated while the read runs. Pass it to your client where it takes one.
    */
   records: (
     tenantId: string,
-    req: GuardRequest | undefined,
+    context: WidgetRecordsContext,
   ) => WidgetRecordsAnswer | Promise<WidgetRecordsAnswer>
-  /** The tenant of a request. Default: the `x-tenant-id` header. */
+  /**
+   * The tenant of a request: the id the records are read and cached by. Default: the
+   * `tenantHeader` header.
+   */
   tenant?: (req: GuardRequest) => string | undefined
+  /**
+   * Header naming the tenant. Default `'x-tenant-id'`. The default `tenant` reads it, and the
+   * guard's preflight answer names it in `Access-Control-Allow-Headers` (with a custom `tenant`,
+   * give the header your function reads, if any).
+   */
+  tenantHeader?: string
   /** Header carrying the widget key. Default `'x-widget-key'`. */
   header?: string
   /** How long a tenant's records are used before they are read again, ms. Default 60 000. */
@@ -46,22 +68,61 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
   negativeTtl?: number
   /** Most tenants whose records are cached. Default 10 000. */
   maxTenants?: number
-  /** Most verification results cached (hits and misses). Default 50 000. */
+  /** Most verified keys cached. Default 50 000. */
   maxVerifiedKeys?: number
+  /**
+   * Most refusals cached, in each of two caches of their own: unknown tenants, and keys that
+   * do not match. Default 1 000. Kept apart from the tenants and verified keys, so a flood of junk
+   * tenant ids or wrong keys evicts only other junk, never a real tenant's records or keys.
+   */
+  maxNegative?: number
   /**
    * Most PBKDF2 derivations running at once; more are refused with 503 + Retry-After instead of
    * queueing behind a flood. Default 8 (Node's thread pool has 4 threads).
    */
   maxHashesInFlight?: number
+  /**
+   * Most derivations running at once for one tenant, within `maxHashesInFlight`; beyond it that
+   * tenant's requests are refused with 503 + Retry-After (reason `hashing_overloaded`) while other
+   * tenants keep their slots. Default 2 (at most `maxHashesInFlight`): a tenant id is public and
+   * each wrong key costs a derivation, so without a share one tenant's flood takes every slot.
+   */
+  maxHashesPerTenant?: number
   /** How long a store read may take before the answer is 503, ms. Default 2 000. */
   storeTimeout?: number
   /**
    * Origins allowed to use keys (`Origin` header), for every tenant; records may carry their own
-   * `origins`, which take precedence. When a list applies, a request from another origin, or with
-   * no `Origin`, is 403 `forbidden_origin`. Default: any origin.
+   * `origins`, which take precedence. When a list applies, a request whose `Origin` is not exactly
+   * one of them (a serialised origin, `scheme://host[:port]` as browsers send it), or that has no
+   * `Origin`, is 403 `forbidden_origin`. Entries are origins only: one with a path, query, userinfo
+   * or percent-encoding is a TypeError here (upper case, a trailing `/` and a default port are
+   * read as the origin they name). `'*'`: any origin. Default: any origin.
+   *
+   * This list is also what the guard's preflight answer allows (see `preflight`): a preflight
+   * carries no key, so the tenant's records are not read for it and their `origins` cannot apply.
    */
   origins?: readonly string[]
-  /** Let `OPTIONS` (CORS preflight) pass untouched. Default true: browsers send no key on a preflight. */
+  /**
+   * What happens to a real CORS preflight: `OPTIONS` with `Origin` and
+   * `Access-Control-Request-Method` and no body (no `Transfer-Encoding`, `Content-Length` absent
+   * or 0). Browsers send no key on it, so it is the one request that goes without one.
+   * - `'respond'` (default): the guard answers it itself, 204, and no later handler runs. With
+   *   `origins` set and the request's origin in it, the answer carries
+   *   `Access-Control-Allow-Origin: <origin>`, `Access-Control-Allow-Headers` (the key and tenant
+   *   headers), `Access-Control-Allow-Methods` and `Vary: Origin`; otherwise it carries no CORS
+   *   headers and the browser stops there.
+   * - `'next'`: real preflights go on to the next handler (e.g. `cors()` mounted after the guard),
+   *   which must answer them.
+   *
+   * Every other `OPTIONS` request needs a key like any other. To let `cors()` answer preflights
+   * with its own policy, mount it before the guard instead: `app.use(cors(policy), guard)`.
+   */
+  preflight?: 'respond' | 'next'
+  /**
+   * @deprecated Use `preflight`. `true` is the default `preflight: 'respond'`; `false` makes every
+   * `OPTIONS`, preflights included, need a key. Using it emits a `DeprecationWarning`
+   * (`KEYWARD_PASS_PREFLIGHT`) once per process.
+   */
   passPreflight?: boolean
   /**
    * Reserve a prefix for keys made by `createWidgetKey` (e.g. `'wid_'`): keys with it must carry
@@ -70,6 +131,13 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
    * written by another system, which carry no checksum.
    */
   keyPrefix?: string
+  /**
+   * With `keyPrefix`: refuse every key that does not start with it (401 `invalid_credentials`,
+   * reason `key_prefix_missing`) before any store read or hashing, so prefix-less junk costs
+   * nothing either. Default false: a key without the prefix is verified normally, for tenants
+   * whose keys were made elsewhere. Set it once every tenant's key was made by `createWidgetKey`.
+   */
+  requireKeyPrefix?: boolean
   /** Push invalidation: a message for a tenant drops its cached records. */
   invalidation?: InvalidationSource
   /** Tenant id `ready()` asks the store for (its answer may be empty). Default `'__keyward_ready__'`. */
@@ -79,9 +147,13 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
 }
 
 interface VerifyContext {
+  tenantId: string
   key: string
   record: HashRecord
 }
+
+/** What a preflight answer allows; the routes behind the guard decide what they serve. */
+const PREFLIGHT_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE'
 
 const TENANT_ID = /^[\x21-\x7e]{1,256}$/
 
@@ -99,7 +171,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   }
   if (typeof options.records !== 'function') {
     throw new TypeError(
-      `${NAME}: "records" must be a function (tenantId, req) => record(s) | null, e.g. a query of your hash store`,
+      `${NAME}: "records" must be a function (tenantId, { signal }) => record(s) | null, e.g. a query of your hash store`,
     )
   }
   if (options.tenant !== undefined && typeof options.tenant !== 'function') {
@@ -108,29 +180,30 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     )
   }
   const header = headerName(options.header ?? 'x-widget-key', 'header', NAME)
+  const tenantHeader = headerName(options.tenantHeader ?? 'x-tenant-id', 'tenantHeader', NAME)
   const recordTtl = positiveNumber(options.recordTtl ?? 60_000, 'recordTtl', NAME)
   const verifiedTtl = positiveNumber(options.verifiedTtl ?? 300_000, 'verifiedTtl', NAME)
   const negativeTtl = positiveNumber(options.negativeTtl ?? 5_000, 'negativeTtl', NAME)
   const storeTimeout = positiveNumber(options.storeTimeout ?? 2_000, 'storeTimeout', NAME)
   const maxTenants = positiveInteger(options.maxTenants ?? 10_000, 'maxTenants', NAME)
   const maxVerifiedKeys = positiveInteger(options.maxVerifiedKeys ?? 50_000, 'maxVerifiedKeys', NAME)
-  const limiter = new HashLimiter(positiveInteger(options.maxHashesInFlight ?? 8, 'maxHashesInFlight', NAME))
+  const maxNegative = positiveInteger(options.maxNegative ?? 1_000, 'maxNegative', NAME)
+  const limiter = hashLimiter(options)
   const allowedOrigins = options.origins ? normaliseOrigins(options.origins, `${NAME}: "origins"`) : undefined
-  const passPreflight = options.passPreflight !== false
-  const keyPrefix = options.keyPrefix
+  const preflight = preflightMode(options)
+  const { keyPrefix, requireKeyPrefix } = keyPrefixOptions(options)
   const parseOptions: ParseOptions = {}
   if (options.saltEncoding !== undefined) parseOptions.saltEncoding = options.saltEncoding
   if (options.hashEncoding !== undefined) parseOptions.hashEncoding = options.hashEncoding
-  const tenantOf = options.tenant ?? ((req: GuardRequest) => singleHeader(requestHeader(req, 'x-tenant-id')))
+  const tenantOf = options.tenant ?? ((req: GuardRequest) => singleHeader(requestHeader(req, tenantHeader)))
   const clock = options.clock ?? performance
 
-  const readStore = async (tenantId: string, req: GuardRequest | undefined): Promise<TenantRecords> => {
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StoreTimeoutError()), storeTimeout)
-    })
+  const readStore = async (tenantId: string, cacheSignal?: AbortSignal): Promise<TenantRecords> => {
+    const deadline = new AbortController()
+    const timer = setTimeout(() => deadline.abort(new StoreTimeoutError()), storeTimeout)
+    const signal = cacheSignal ? AbortSignal.any([cacheSignal, deadline.signal]) : deadline.signal
     try {
-      const answer = await Promise.race([options.records(tenantId, req), timeout])
+      const answer = await Promise.race([options.records(tenantId, { signal }), rejectOnAbort(signal)])
       return loadRecords(answer, parseOptions)
     } finally {
       clearTimeout(timer)
@@ -138,23 +211,25 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   }
 
   const recordCache = new ResolverCache<TenantRecords>({
-    load: (tenantId, req) => readStore(tenantId, req as GuardRequest | undefined),
+    load: (tenantId, _context, signal) => readStore(tenantId, signal),
     ttl: recordTtl,
     max: maxTenants,
     ttlFor: (records) => (records.found ? recordTtl : negativeTtl),
+    negative: { is: (records) => !records.found, max: maxNegative },
     clock,
   })
 
-  const verifiedKeys = new LRUCache<string, boolean, VerifyContext>({
-    max: maxVerifiedKeys,
-    ttl: verifiedTtl,
-    perf: clock,
-    fetchMethod: async (_cacheKey, _stale, { options: fetchOptions, context }) => {
-      const derived = await limiter.run(() => derive(context.key, context.record))
-      const matches = equalBytes(derived, context.record.hash)
-      if (!matches) fetchOptions.ttl = negativeTtl
-      return matches
+  const verifiedKeys = new ResolverCache<boolean>({
+    load: async (_cacheKey, context) => {
+      const { tenantId, key, record } = context as VerifyContext
+      const derived = await limiter.run(tenantId, () => derive(key, record))
+      return equalBytes(derived, record.hash)
     },
+    ttl: verifiedTtl,
+    max: maxVerifiedKeys,
+    ttlFor: (matches) => (matches ? verifiedTtl : negativeTtl),
+    negative: { is: (matches) => !matches, max: maxNegative },
+    clock,
   })
   const verifiedCounters = { verifiedHits: 0, verifiedMisses: 0 }
 
@@ -175,13 +250,14 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     for (const loaded of records) {
       const cacheKey = `${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`
       if (loaded.expiresAt !== undefined && loaded.expiresAt <= now) {
-        if (verifiedKeys.get(cacheKey) === true) matchesExpired = true
+        if (verifiedKeys.peek(cacheKey) === true) matchesExpired = true
         continue
       }
-      let matches = verifiedKeys.get(cacheKey)
+      let matches = verifiedKeys.peek(cacheKey)
       if (matches === undefined) {
         verifiedCounters.verifiedMisses++
-        matches = await verifiedKeys.fetch(cacheKey, { context: { key, record: loaded.record } })
+        const context: VerifyContext = { tenantId, key, record: loaded.record }
+        matches = (await verifiedKeys.get(cacheKey, context)).value
       } else verifiedCounters.verifiedHits++
       if (matches) return { match: loaded, matchesExpired }
     }
@@ -199,7 +275,11 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     const detail = { record: match.fingerprint }
     const origin = singleHeader(requestHeader(req, 'origin'))
     if (!originAllowed(match.origins ?? allowedOrigins, origin)) {
-      return deny('forbidden_origin', 'origin_not_allowed', { ...context, cache, detail })
+      const why: KeywardReason =
+        origin !== undefined && parseRequestOrigin(origin) === undefined
+          ? 'origin_malformed'
+          : 'origin_not_allowed'
+      return deny('forbidden_origin', why, { ...context, cache, detail })
     }
     return allow({ kind: 'widget', tenantId: context.tenantId, keyId: match.fingerprint }, reason, {
       ...context,
@@ -224,7 +304,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     const now = Date.now()
     for (const loaded of state.records) {
       if (loaded.expiresAt !== undefined && loaded.expiresAt <= now) continue
-      const verified = verifiedKeys.get(`${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`)
+      const verified = verifiedKeys.peek(`${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`)
       if (verified === true) {
         verifiedCounters.verifiedHits++
         return accept(req, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
@@ -243,7 +323,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   ): Promise<Decision> => {
     const context = { keyFingerprint, tenantId }
     try {
-      const loaded = await recordCache.get(tenantId, req)
+      const loaded = await recordCache.get(tenantId)
       let state = loaded.value
       let cache: CacheState = loaded.cache
       let result = state.found
@@ -253,7 +333,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       if (!result?.match) {
         // re-read once: the record may have been rotated since we cached it (F2)
         // (records this request just loaded are as fresh as they get)
-        const refreshed = loaded.cache === 'miss' ? undefined : await recordCache.refresh(tenantId, req)
+        const refreshed = loaded.cache === 'miss' ? undefined : await recordCache.refresh(tenantId)
         if (refreshed) {
           state = refreshed.value
           cache = 'refresh'
@@ -299,8 +379,13 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     }
     if (!TENANT_ID.test(tenantId))
       return deny('invalid_request', 'header_control_characters', { keyFingerprint })
-    const shape = keyPrefix === undefined ? undefined : checkWidgetKeyShape(presented.value, keyPrefix)
-    if (shape && !shape.ok) return deny('invalid_credentials', shape.reason, { keyFingerprint, tenantId })
+    if (keyPrefix !== undefined) {
+      if (requireKeyPrefix && !presented.value.startsWith(keyPrefix)) {
+        return deny('invalid_credentials', 'key_prefix_missing', { keyFingerprint, tenantId })
+      }
+      const shape = checkWidgetKeyShape(presented.value, keyPrefix)
+      if (!shape.ok) return deny('invalid_credentials', shape.reason, { keyFingerprint, tenantId })
+    }
     const keyDigest = digest.toString('base64')
     return (
       decideFromCache(req, tenantId, keyDigest, keyFingerprint) ??
@@ -311,7 +396,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   const guard = expressGuard(NAME, decide, options, {
     async ready() {
       try {
-        await readStore(options.readyTenant ?? '__keyward_ready__', undefined)
+        await readStore(options.readyTenant ?? '__keyward_ready__')
       } catch (error) {
         throw (unavailable(error, {}) as { error: KeywardError }).error
       }
@@ -320,14 +405,36 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       recordCache.invalidate(tenantId)
     },
     stats() {
-      return { ...recordCache.stats(), ...verifiedCounters, ...limiter.stats() }
+      const verified = verifiedKeys.stats()
+      return {
+        ...recordCache.stats(),
+        ...verifiedCounters,
+        verifiedSize: verified.size,
+        mismatchedSize: verified.negativeSize,
+        ...limiter.stats(),
+      }
     },
   })
-  if (!passPreflight) return guard
-  const preflightAware = (req: GuardRequest, res: Parameters<Guard>[1], next: Parameters<Guard>[2]) => {
-    // a CORS preflight carries no key by design; the route's CORS handling answers it
-    if (req.method === 'OPTIONS') next()
-    else guard(req, res, next)
+  if (preflight === 'check') return guard
+
+  const answerPreflight = (req: GuardRequest, res: ServerResponse) => {
+    if (allowedOrigins !== undefined) {
+      appendVary(res, 'Origin')
+      const origin = parseRequestOrigin(singleHeader(requestHeader(req, 'origin')))
+      if (origin !== undefined && originAllowed(allowedOrigins, origin)) {
+        res.setHeader('Access-Control-Allow-Origin', origin)
+        res.setHeader('Access-Control-Allow-Headers', `${header}, ${tenantHeader}`)
+        res.setHeader('Access-Control-Allow-Methods', PREFLIGHT_METHODS)
+      }
+    }
+    res.statusCode = 204
+    res.end()
+  }
+  const preflightAware = (req: GuardRequest, res: ServerResponse, next: Parameters<Guard>[2]) => {
+    // a real preflight carries no key by design, and must not reach a route handler without one
+    if (!isRealPreflight(req)) guard(req, res, next)
+    else if (preflight === 'next') next()
+    else answerPreflight(req, res)
   }
   return Object.assign(preflightAware, {
     middleware: guard.middleware,
@@ -337,12 +444,105 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   })
 }
 
+/**
+ * A CORS preflight as browsers send it: the only request that may go without a key. Anything
+ * else sent with `OPTIONS` (a body, no `Origin`, no requested method) is an ordinary request.
+ */
+function isRealPreflight(req: GuardRequest): boolean {
+  if (req.method !== 'OPTIONS') return false
+  if (!singleHeader(requestHeader(req, 'origin'))) return false
+  if (!singleHeader(requestHeader(req, 'access-control-request-method'))) return false
+  if (requestHeader(req, 'transfer-encoding') !== undefined) return false
+  const length = requestHeader(req, 'content-length')
+  return length === undefined || length === '0'
+}
+
+function appendVary(res: ServerResponse, field: string): void {
+  const current = res.getHeader('Vary')
+  if (current === undefined) res.setHeader('Vary', field)
+  else if (
+    !String(current)
+      .toLowerCase()
+      .split(/\s*,\s*/)
+      .includes(field.toLowerCase())
+  ) {
+    res.setHeader('Vary', `${String(current)}, ${field}`)
+  }
+}
+
+let warnedPassPreflight = false
+
+function preflightMode(options: WidgetKeyOptions): 'respond' | 'next' | 'check' {
+  const { preflight, passPreflight } = options
+  if (passPreflight !== undefined) {
+    if (preflight !== undefined) {
+      throw new TypeError(`${NAME}: give "preflight" only; "passPreflight" is its deprecated form`)
+    }
+    if (typeof passPreflight !== 'boolean') {
+      throw new TypeError(`${NAME}: "passPreflight" (deprecated) must be a boolean; use "preflight" instead`)
+    }
+    if (!warnedPassPreflight) {
+      warnedPassPreflight = true
+      process.emitWarning(
+        `${NAME}: "passPreflight" is deprecated. Real CORS preflights are now answered by the guard ` +
+          `(preflight: 'respond', the default) and every other OPTIONS request needs a key; ` +
+          `use preflight: 'next' to hand preflights on to cors() after the guard, or mount cors() before it.`,
+        { type: 'DeprecationWarning', code: 'KEYWARD_PASS_PREFLIGHT' },
+      )
+    }
+    return passPreflight ? 'respond' : 'check'
+  }
+  if (preflight === undefined || preflight === 'respond' || preflight === 'next')
+    return preflight ?? 'respond'
+  throw new TypeError(
+    `${NAME}: "preflight" must be 'respond' (the guard answers real CORS preflights; the default) ` +
+      `or 'next' (hand them on, e.g. to cors() after the guard); got ${JSON.stringify(String(preflight))}`,
+  )
+}
+
+function hashLimiter(options: WidgetKeyOptions): HashLimiter {
+  const max = positiveInteger(options.maxHashesInFlight ?? 8, 'maxHashesInFlight', NAME)
+  if (options.maxHashesPerTenant === undefined) return new HashLimiter(max, Math.min(2, max))
+  const perTenant = positiveInteger(options.maxHashesPerTenant, 'maxHashesPerTenant', NAME)
+  if (perTenant > max) {
+    throw new TypeError(
+      `${NAME}: "maxHashesPerTenant" (${perTenant}) is a share of "maxHashesInFlight" (${max}) and cannot exceed it`,
+    )
+  }
+  return new HashLimiter(max, perTenant)
+}
+
+function keyPrefixOptions(options: WidgetKeyOptions): { keyPrefix?: string; requireKeyPrefix: boolean } {
+  const { keyPrefix, requireKeyPrefix = false } = options
+  if (keyPrefix !== undefined && !isWidgetKeyPrefix(keyPrefix)) {
+    throw new TypeError(
+      `${NAME}: "keyPrefix" must be the prefix createWidgetKey puts on keys, 1-32 characters of A-Z a-z 0-9 . _ - (e.g. 'wid_')`,
+    )
+  }
+  if (typeof requireKeyPrefix !== 'boolean') {
+    throw new TypeError(`${NAME}: "requireKeyPrefix" must be a boolean`)
+  }
+  if (requireKeyPrefix && keyPrefix === undefined) {
+    throw new TypeError(
+      `${NAME}: "requireKeyPrefix" needs "keyPrefix", the prefix every key must start with (e.g. 'wid_')`,
+    )
+  }
+  return keyPrefix === undefined ? { requireKeyPrefix } : { keyPrefix, requireKeyPrefix }
+}
+
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(signal.reason)
+    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+  })
+}
+
 class StoreTimeoutError extends Error {
   override readonly name = 'StoreTimeoutError'
 }
 
 function unavailable(error: unknown, context: { keyFingerprint?: string; tenantId?: string }): Decision {
-  const overloaded = error instanceof HashingOverloadedError
+  const overloaded = error instanceof HashingOverloadedError ? error : undefined
   const timedOut = error instanceof StoreTimeoutError
   const reason: KeywardReason = overloaded
     ? 'hashing_overloaded'
@@ -350,7 +550,9 @@ function unavailable(error: unknown, context: { keyFingerprint?: string; tenantI
       ? 'record_store_timeout'
       : 'record_store_failed'
   const what = overloaded
-    ? 'too many key derivations in flight (maxHashesInFlight)'
+    ? overloaded.bound === 'tenant'
+      ? "this tenant's share of key derivations is in flight (maxHashesPerTenant)"
+      : 'too many key derivations in flight (maxHashesInFlight)'
     : timedOut
       ? 'the record store did not answer within storeTimeout'
       : `the record store failed (${error instanceof Error ? error.name : typeof error})`
@@ -363,7 +565,7 @@ function unavailable(error: unknown, context: { keyFingerprint?: string; tenantI
       middleware: NAME,
       cause: error,
     }),
-    context,
+    overloaded ? { ...context, detail: { bound: overloaded.bound } } : context,
   )
 }
 

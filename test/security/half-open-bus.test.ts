@@ -182,7 +182,8 @@ describe.skipIf(skip).each(variants)('a half-open link under $name', (variant) =
       app.get('/widget', guard, (_req, res) => {
         res.json({ ok: true })
       })
-      app.get('/health', healthCheck({ names: ['widget', 'bus'] }, guard, bus))
+      // each probe must see the bus as it is now: no reuse of an answer
+      app.get('/health', healthCheck({ names: ['widget', 'bus'], cacheTtl: 1 }, guard, bus))
       const call = () => request(app).get('/widget').set('X-Tenant-Id', tenant).set('X-Widget-Key', key)
       await call().expect(200) // cached: from here on only the bus can end it before the TTL
       await request(app).get('/health').expect(200)

@@ -211,11 +211,16 @@ describe.each(expressVersions)('verifyWidgetKey ($name)', ({ express }) => {
     expect(histogram.max / 1e6).toBeLessThan(250)
   })
 
-  it('lets a CORS preflight through untouched, and refuses origins not allowed for the tenant', async () => {
+  it('answers a CORS preflight itself, and refuses origins not allowed for the tenant', async () => {
     const { key, record } = await newKey()
     const { agent, store, events } = setup()
     store.set('tenant-1', { record, origins: ['https://shop.example.com'] })
-    await agent.options('/widget/config').set('Origin', 'https://shop.example.com').expect(200)
+    await agent
+      .options('/widget/config')
+      .set('Origin', 'https://shop.example.com')
+      .set('Access-Control-Request-Method', 'GET')
+      .expect(204)
+    expect(events).toHaveLength(0)
     await call(agent, 'tenant-1', key).set('Origin', 'https://shop.example.com').expect(200)
     const refused = await call(agent, 'tenant-1', key).set('Origin', 'https://evil.example.net').expect(403)
     expect(refused.body.code).toBe('forbidden_origin')

@@ -1,7 +1,10 @@
 import type { RecordFormat } from './types.js'
 
-/** The part of a hash record that is wrong. */
-export type HashRecordField = 'hash' | 'salt' | 'iterations' | 'digest' | 'dklen' | 'format'
+/**
+ * The part of a hash record that is wrong. `origins` is the allowed-origin list a store may keep
+ * beside a widget record (not part of the hash itself).
+ */
+export type HashRecordField = 'hash' | 'salt' | 'iterations' | 'digest' | 'dklen' | 'format' | 'origins'
 
 /**
  * What is wrong with the field, as a stable string to switch on (the doctor turns these into
