@@ -62,6 +62,9 @@ export type KeywardReason =
   | 'validator_client_rejected'
   | 'circuit_open'
   | 'stale_if_error'
+  | 'validator_rate_limited'
+  | 'validator_request_refused'
+  | 'other_scheme'
   // anything else
   | 'internal_error'
 
