@@ -168,7 +168,8 @@ function verdictOf(body: Record<string, unknown>, audiences: readonly string[] |
     if (!aud.some((value) => audiences.includes(value as string)))
       return { active: false, reason: 'token_claim_invalid' }
   }
-  const scopes = strictScopes(body.scope)
+  // RFC 7662 §2.2: a space-separated string, nothing else
+  const scopes = typeof body.scope === 'string' || body.scope == null ? strictScopes(body.scope) : 'invalid'
   if (scopes === 'invalid') throw unreadable('scope')
   return {
     active: true,
