@@ -1,4 +1,5 @@
 import type { KeywardAuth } from '../core/auth.js'
+import type { HeaderValue } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { publishDecision } from '../core/events.js'
@@ -10,7 +11,7 @@ import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../e
 import { parseAuthorization } from './authorization-header.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
 import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
-import { errorName } from './validators/transport.js'
+import { errorName, failedBeforeSending, foreignCause } from './validators/transport.js'
 import type { InactiveReason, TokenValidator } from './validators/types.js'
 import { bearerChallenge, realmOption } from './www-authenticate.js'
 
@@ -52,20 +53,39 @@ export interface DelegateBearerAuthOptions extends GuardOptions {
    * auth service each time. 0 disables it.
    */
   negativeCacheTtl?: number
-  /** Most token verdicts kept (least recently used dropped first). Default 10 000. */
+  /** Most accepted verdicts kept (least recently used dropped first). Default 10 000. */
   cacheSize?: number
   /**
-   * How long past its TTL a cached verdict may still be used while the validator cannot decide
-   * (error, timeout, open circuit), ms. Default 0 (off): an outage is a 503. Never extends an
+   * Most refused verdicts kept, in an LRU of their own (least recently used dropped first).
+   * Default 1000. Separate so that a flood of junk tokens evicts only other junk, never the
+   * verdicts of real sessions.
+   */
+  negativeCacheSize?: number
+  /**
+   * What a verdict is cached and coalesced by. `'validator'` (default): the token plus what the
+   * validator says it sends about the request (its `cacheKey(req)`; `httpValidator`'s
+   * `client_ip`), so an auth service's per-address rules hold for cached verdicts too.
+   * `'token'`: the token alone — fewer calls, but a token accepted for one client address is
+   * then accepted from any other for `cacheTtl`.
+   */
+  cacheBy?: 'validator' | 'token'
+  /**
+   * How long past its TTL a cached verdict may still be used during an outage of the service
+   * itself (connection error, timeout, 5xx, open circuit), ms. Default 0 (off): an outage is a
+   * 503. Never when the service answered about this request (any 4xx, an unreadable answer):
+   * a revoked token's holder must not be able to bring back its old "yes". Never extends an
    * accepted token past its expiry.
    */
   staleIfError?: number
   /** Longest wait for the validator, ms. Default 5000. Beyond it: 503 `validator_timeout`. */
   timeout?: number
   /**
-   * Circuit breaker in front of the validator: after `threshold` consecutive failures requests
-   * get 503 at once for `cooldown` ms, then one probe decides whether to close it. Default
-   * `{ threshold: 5, cooldown: 5000 }`; `false` disables it.
+   * Circuit breaker in front of the validator: once `threshold` distinct tokens met a failure
+   * of the service itself (connection error, timeout, 5xx) within `window` ms — at least one of
+   * them a failure no token can provoke — requests get 503 at once for `cooldown` ms, then
+   * probes decide whether to close it; any success closes it. Refusals (401/403, any other
+   * 4xx) and what a token's content provokes never count, so no unauthenticated caller can
+   * open it. Default `{ threshold: 5, cooldown: 5000, window: 10000 }`; `false` disables it.
    */
   circuitBreaker?: CircuitBreakerOptions | false
   /** Push invalidation, e.g. `redisInvalidation(...)`: drops revoked tokens on every instance. */
@@ -73,6 +93,13 @@ export interface DelegateBearerAuthOptions extends GuardOptions {
   /** Clock for cache ages and the breaker, ms. Default `performance`. For tests. */
   clock?: Clock
 }
+
+/**
+ * Failures of the service itself: the breaker counts them and `staleIfError` covers them. Any
+ * other "cannot decide" (a 4xx about this request, an unreadable answer, our own settings) is
+ * a 503 for that request only.
+ */
+const OUTAGES = new Set<KeywardReason>(['validator_failed', 'validator_timeout'])
 
 const INACTIVE = new Set<InactiveReason>([
   'token_inactive',
@@ -112,8 +139,19 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   const clock = options.clock ?? performance
   const timeout = positiveNumber(options.timeout ?? 5000, 'timeout', NAME)
   const breaker = breakerOption(options.circuitBreaker, clock)
+  const cacheBy = options.cacheBy ?? 'validator'
+  if (cacheBy !== 'validator' && cacheBy !== 'token') {
+    throw new TypeError(
+      `${NAME}: "cacheBy" must be 'validator' (token and what the validator sends) or 'token'; got ${JSON.stringify(cacheBy)}`,
+    )
+  }
+  const requestKey =
+    cacheBy === 'validator' && typeof validator.cacheKey === 'function'
+      ? validator.cacheKey.bind(validator)
+      : undefined
   const cache = new TokenCache({
     max: positiveInteger(options.cacheSize ?? 10_000, 'cacheSize', NAME),
+    negativeMax: positiveInteger(options.negativeCacheSize ?? 1000, 'negativeCacheSize', NAME),
     ttl: nonNegative(options.cacheTtl ?? 60_000, 'cacheTtl'),
     negativeTtl: nonNegative(options.negativeCacheTtl ?? 5000, 'negativeCacheTtl'),
     staleIfError: nonNegative(options.staleIfError ?? 0, 'staleIfError'),
@@ -153,7 +191,12 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     return allow(auth, reason, { keyFingerprint, keyId: keyFingerprint, cache: state })
   }
 
-  const callValidator = async (token: string, req: GuardRequest, shared: AbortSignal): Promise<Verdict> => {
+  const callValidator = async (
+    token: string,
+    digest: string,
+    req: GuardRequest,
+    shared: AbortSignal,
+  ): Promise<Verdict> => {
     const admission = breaker?.admit() ?? { admitted: true as const, probe: false }
     if (!admission.admitted) {
       counters.circuitRejections++
@@ -170,15 +213,19 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     try {
       // race: a validator that ignores its signal must not hold the request past the timeout
       const result = await Promise.race([validator(token, { req, signal: controller.signal }), aborted])
-      const verdict = checkVerdict(result)
+      const verdict = checkVerdict(result, token)
       breaker?.success()
+      if (verdict.active) cache.noteAccepted(digest)
       return verdict
     } catch (cause) {
       const error = cannotDecide(cause, controller.signal)
       counters.failures++
-      if (error.code === 'server_misconfigured' || controller.signal.reason instanceof ClientsGone)
-        breaker?.abandon()
-      else breaker?.failure()
+      if (controller.signal.reason instanceof ClientsGone || !OUTAGES.has(error.reason)) {
+        breaker?.abandon(admission.probe)
+      } else {
+        const corroborated = cache.wasAccepted(digest) || failedBeforeSending(error)
+        breaker?.failure({ token: digest, corroborated }, admission.probe)
+      }
       throw error
     } finally {
       clearTimeout(timer)
@@ -189,6 +236,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   const decideSlowly = async (
     req: GuardRequest,
     token: string,
+    digest: string,
     key: string,
     keyFingerprint: string,
     stale: Verdict | undefined,
@@ -198,13 +246,15 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       const { verdict, coalesced } = await cache.load(
         key,
         keyFingerprint,
-        (shared) => callValidator(token, req, shared),
+        (shared) => callValidator(token, digest, req, shared),
         gone.signal,
       )
       return judge(verdict, keyFingerprint, stale !== undefined && !coalesced ? 'refresh' : 'miss')
     } catch (cause) {
       const error = KeywardError.is(cause) ? cause : cannotDecide(cause, undefined)
-      if (stale !== undefined && error.code === 'auth_unavailable') {
+      // only an outage of the service itself: a 4xx or an unreadable answer may be about this
+      // very token, whose holder must not get its old "yes" back by provoking one
+      if (stale !== undefined && (OUTAGES.has(error.reason) || error.reason === 'circuit_open')) {
         cache.counters.stale++
         return judge(stale, keyFingerprint, 'stale')
       }
@@ -224,9 +274,11 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       const headers = header.code === 'missing_credentials' ? challenge() : challenge('invalid_request')
       return deny(header.code, header.reason, { headers, status: statusFor(header.code, 'bearer') })
     }
-    const digest = sha256(header.token)
-    const key = digest.toString('hex')
-    const keyFingerprint = fingerprintOfDigest(digest)
+    const sha = sha256(header.token)
+    const digest = sha.toString('hex')
+    // NUL cannot occur in a token or a header value, so no two (token, request key) pairs meet
+    const key = requestKey === undefined ? digest : `${digest}\u0000${requestKey(req)}`
+    const keyFingerprint = fingerprintOfDigest(sha)
     const found = cache.lookup(key)
     if (found?.fresh) {
       cache.counters.hits++
@@ -234,7 +286,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     }
     if (found) cache.counters.refreshes++
     else cache.counters.misses++
-    return decideSlowly(req, header.token, key, keyFingerprint, found?.cached.verdict)
+    return decideSlowly(req, header.token, digest, key, keyFingerprint, found?.cached.verdict)
   }
 
   const guard = expressGuard(NAME, decide, options, {
@@ -261,10 +313,13 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   })
   if (credentialsRequired) return guard
 
-  // optional authentication: no header at all is an anonymous request, passed on as it is
+  // optional authentication: no header, or credentials of another scheme (RFC 6750 §3.1: not
+  // a bearer request at all), is passed on as it is, so another guard (Basic) can take it
   const optional = (req: GuardRequest, res: Parameters<Guard>[1], next: Parameters<Guard>[2]) => {
-    if (req.headersDistinct.authorization === undefined) {
-      publishDecision(NAME, allow(undefined, 'no_header'), performance.now(), options)
+    const raw = requestHeader(req, 'authorization')
+    const reason = raw === undefined ? 'no_header' : otherScheme(raw)
+    if (reason !== undefined) {
+      publishDecision(NAME, allow(undefined, reason), performance.now(), options)
       next()
       return
     }
@@ -278,8 +333,17 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   })
 }
 
-/** Checks what a validator resolved with; anything but a well-formed verdict is "cannot decide". */
-function checkVerdict(result: unknown): Verdict {
+function otherScheme(raw: HeaderValue): 'other_scheme' | undefined {
+  const header = parseAuthorization(raw)
+  return !header.ok && header.reason === 'other_scheme' ? 'other_scheme' : undefined
+}
+
+/**
+ * Checks what a validator resolved with; anything but a well-formed verdict is "cannot decide".
+ * Claims lose every member equal to the token: services echo it, and `req.auth.claims` ends up
+ * in logs and responses.
+ */
+function checkVerdict(result: unknown, token: string): Verdict {
   const bad = (what: string) =>
     new KeywardError({
       code: 'auth_unavailable',
@@ -316,11 +380,26 @@ function checkVerdict(result: unknown): Verdict {
   const verdict: Verdict = {
     active: true,
     scopes: Object.freeze([...((scopes as string[] | undefined) ?? [])]),
-    claims: Object.freeze({ ...((claims as Record<string, unknown> | undefined) ?? {}) }),
+    claims: Object.freeze(withoutToken((claims as Record<string, unknown> | undefined) ?? {}, token, 0)),
   }
   if (subject !== undefined) verdict.subject = subject as string
   if (expiresAt !== undefined) verdict.expiresAt = expiresAt as Date
   return verdict
+}
+
+/** A copy of a JSON-like value without the members (and array items) that are or contain the token. */
+function withoutToken<T>(value: T, token: string, depth: number): T {
+  const isToken = (item: unknown) =>
+    typeof item === 'string' && (item === token || (token.length >= 16 && item.includes(token)))
+  if (depth > 16 || typeof value !== 'object' || value === null) return value
+  if (Array.isArray(value))
+    return value.filter((item) => !isToken(item)).map((item) => withoutToken(item, token, depth + 1)) as T
+  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value
+  const out: Record<string, unknown> = {}
+  for (const [name, item] of Object.entries(value)) {
+    if (!isToken(item)) out[name] = withoutToken(item, token, depth + 1)
+  }
+  return out as T
 }
 
 function thrown(error: KeywardError): never {
@@ -348,9 +427,9 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardE
         code: cause.code,
         reason: cause.reason,
         headers: { ...cause.headers, 'Retry-After': '1' },
-        message: cause.message,
+        // a custom validator's KeywardError is foreign too: its message may quote the token
+        message: `${NAME}: the validator could not decide (${cause.reason})`,
         middleware: NAME,
-        cause,
       })
     }
     return cause
@@ -362,7 +441,7 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardE
     headers: { 'Retry-After': '1' },
     message: `${NAME}: the validator threw (${errorName(reason)})`,
     middleware: NAME,
-    cause,
+    cause: foreignCause(reason),
   })
 }
 
@@ -391,11 +470,12 @@ function breakerOption(
 ): CircuitBreaker | undefined {
   if (value === false) return undefined
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new TypeError(`${NAME}: "circuitBreaker" must be { threshold?, cooldown? } or false`)
+    throw new TypeError(`${NAME}: "circuitBreaker" must be { threshold?, cooldown?, window? } or false`)
   }
   const threshold = positiveInteger(value?.threshold ?? 5, 'circuitBreaker.threshold', NAME)
   const cooldown = positiveNumber(value?.cooldown ?? 5000, 'circuitBreaker.cooldown', NAME)
-  return new CircuitBreaker(threshold, cooldown, clock)
+  const window = positiveNumber(value?.window ?? 10_000, 'circuitBreaker.window', NAME)
+  return new CircuitBreaker(threshold, cooldown, window, clock)
 }
 
 function nonNegative(value: unknown, option: string): number {

@@ -25,8 +25,10 @@ export interface CachedVerdict {
 }
 
 export interface TokenCacheOptions {
-  /** Most tokens kept. */
+  /** Most accepted verdicts kept. */
   max: number
+  /** Most refused verdicts kept, in their own LRU so junk tokens cannot evict real sessions. */
+  negativeMax: number
   /** How long an "active" verdict is used, ms; capped by the token's expiry. 0 = not kept. */
   ttl: number
   /** How long an "inactive" verdict is used, ms. 0 = not kept. */
@@ -50,12 +52,17 @@ export class ClientsGone extends Error {
 }
 
 /**
- * Verdicts per token, keyed by the token's SHA-256 (never the token): positive TTL capped by the
- * token's expiry, a short negative TTL, an optional stale-if-error window, and one validation in
- * flight per token however many requests present it at once.
+ * Verdicts per cache key — the token's SHA-256 (never the token), plus whatever the validator
+ * sends about the request — with a positive TTL capped by the token's expiry, a short negative
+ * TTL in a separate smaller LRU, an optional stale-if-error window, and one validation in flight
+ * per key however many requests present it at once.
  */
 export class TokenCache {
-  private readonly entries: LRUCache<string, CachedVerdict>
+  private readonly accepted: LRUCache<string, CachedVerdict>
+  private readonly refused: LRUCache<string, CachedVerdict>
+  // digests of tokens the validator has accepted, kept past their verdicts' lifetime: the
+  // breaker trusts a failure of such a token as evidence of an outage (junk cannot forge one)
+  private readonly acceptedBefore: LRUCache<string, true>
   private readonly inflight = new Map<string, Flight>()
   // bumped by invalidate(): a validation that started before a revocation must not re-cache
   // the verdict the revocation just dropped
@@ -63,23 +70,38 @@ export class TokenCache {
   readonly counters = { hits: 0, misses: 0, refreshes: 0, stale: 0, coalesced: 0 }
 
   constructor(private readonly options: TokenCacheOptions) {
-    this.entries = new LRUCache<string, CachedVerdict>({
-      max: options.max,
-      perf: options.clock,
-      // no cached "now": the injected clock is the only source of time, fake or real
-      ttlResolution: 0,
-    })
+    const lru = (max: number) =>
+      new LRUCache<string, CachedVerdict>({
+        max,
+        perf: options.clock,
+        // no cached "now": the injected clock is the only source of time, fake or real
+        ttlResolution: 0,
+      })
+    this.accepted = lru(options.max)
+    this.refused = lru(options.negativeMax)
+    this.acceptedBefore = new LRUCache<string, true>({ max: options.max })
   }
 
-  /** The cached verdict for a token digest, fresh or only stale, or undefined. */
+  /** The cached verdict for a cache key, fresh or only stale, or undefined. */
   lookup(key: string): { cached: CachedVerdict; fresh: boolean } | undefined {
-    const cached = this.entries.get(key)
+    const entries = this.accepted.has(key) ? this.accepted : this.refused
+    const cached = entries.get(key)
     if (cached === undefined) return undefined
     const now = this.options.clock.now()
     if (now < cached.freshUntil) return { cached, fresh: true }
     if (now < cached.staleUntil) return { cached, fresh: false }
-    this.entries.delete(key)
+    entries.delete(key)
     return undefined
+  }
+
+  /** Whether the validator has accepted this token (by digest) before, from any request. */
+  wasAccepted(tokenDigest: string): boolean {
+    return this.acceptedBefore.has(tokenDigest)
+  }
+
+  /** Notes that the validator accepted this token. */
+  noteAccepted(tokenDigest: string): void {
+    this.acceptedBefore.set(tokenDigest, true)
   }
 
   /**
@@ -121,15 +143,16 @@ export class TokenCache {
     this.generation++
     this.inflight.clear()
     if (id === undefined || !FINGERPRINT.test(id)) {
-      this.entries.clear()
+      this.accepted.clear()
+      this.refused.clear()
       return
     }
-    for (const [key, cached] of this.entries.entries())
-      if (cached.fingerprint === id) this.entries.delete(key)
+    for (const entries of [this.accepted, this.refused])
+      for (const [key, cached] of entries.entries()) if (cached.fingerprint === id) entries.delete(key)
   }
 
   get size(): number {
-    return this.entries.size
+    return this.accepted.size + this.refused.size
   }
 
   private start(
@@ -166,9 +189,13 @@ export class TokenCache {
       fresh = Math.min(fresh, left)
       lifetime = Math.min(lifetime, left)
     }
+    // the new verdict replaces the old one, in whichever LRU it was
+    this.accepted.delete(key)
+    this.refused.delete(key)
     if (fresh <= 0 && lifetime <= 0) return
     const freshUntil = now + Math.max(fresh, 0)
     const staleUntil = now + lifetime
-    this.entries.set(key, { verdict, fingerprint, freshUntil, staleUntil }, { ttl: Math.ceil(lifetime) })
+    const entries = verdict.active ? this.accepted : this.refused
+    entries.set(key, { verdict, fingerprint, freshUntil, staleUntil }, { ttl: Math.ceil(lifetime) })
   }
 }

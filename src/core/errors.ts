@@ -66,6 +66,9 @@ export type KeywardReason =
   | 'validator_client_rejected'
   | 'circuit_open'
   | 'stale_if_error'
+  | 'validator_rate_limited'
+  | 'validator_request_refused'
+  | 'other_scheme'
   // invalidation buses
   | 'invalidation_down'
   | 'invalidation_trigger_missing'

@@ -225,8 +225,7 @@ export class ResolverCache<V> {
     const failed = entry.failed !== undefined || !this.keep(entry.value)
     if (failed && this.failureTtl === undefined) return this.settled(entry)
     // failures count as refusals: a flood of them must not evict what was found
-    const negative =
-      this.negatives !== undefined && (failed || this.isNegative?.(entry.value) === true)
+    const negative = this.negatives !== undefined && (failed || this.isNegative?.(entry.value) === true)
     ;(negative ? this.values : this.negatives)?.delete(key)
     ;(negative ? this.negatives! : this.values).set(key, entry, {
       ttl: failed ? this.failureTtl! : entry.ttl,

@@ -1,3 +1,4 @@
+import { KeywardError } from '../core/errors.js'
 import type { KeywardLogger } from '../core/events.js'
 import {
   busError,
@@ -7,7 +8,6 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
-import { KeywardError } from '../core/errors.js'
 import { positiveNumber } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { channelName } from './identifiers.js'

@@ -48,6 +48,11 @@ export interface IssueOptions {
   format?: 'opaque' | 'jwt'
   /** Extra claims (JWT payload; members of the `/validate` and `/introspect` answers). */
   claims?: Record<string, unknown>
+  /**
+   * The only client addresses `/validate` accepts the token from (the `client_ip` of the
+   * request body), like an auth service's per-token address rule. Default: any address.
+   */
+  clientIps?: string[]
 }
 
 /** One request the service received. Tokens appear only as fingerprints. */
@@ -86,6 +91,13 @@ export interface AuthService {
   revoke(token: string): void
   /** Starts a fault, or ends it with `undefined`. `delay` overrides `slowDelay` for `slow`. */
   fault(mode: AuthServiceFault | undefined, options?: { delay?: number }): void
+  /**
+   * How `/validate` answers a token it does not accept (unknown, revoked, expired, or from an
+   * address it was not issued for): default `401`. Set 400, 429 or 500 (with `headers` such as
+   * `Retry-After`) to act like services whose token parser or rate limiter answers that way;
+   * `refuseWith(401)` restores the default.
+   */
+  refuseWith(status: number, headers?: Record<string, string>): void
   /** Every request received, oldest first. Clear it with `requests.length = 0`. */
   requests: AuthServiceRequest[]
   /** Stops the server and drops its connections. */
@@ -100,6 +112,7 @@ interface IssuedToken {
   format: 'opaque' | 'jwt'
   claims: Record<string, unknown>
   revoked: boolean
+  clientIps: string[] | undefined
 }
 
 const TOKEN68 = /^Bearer ([A-Za-z0-9\-._~+/]+=*)$/i
@@ -135,6 +148,7 @@ export async function startAuthService(options: AuthServiceOptions = {}): Promis
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   let fault: AuthServiceFault | undefined
+  let refusal: { status: number; headers: Record<string, string> } = { status: 401, headers: {} }
   let base = ''
 
   const digest = (token: string) => createHash('sha256').update(token).digest('hex')
@@ -175,7 +189,11 @@ export async function startAuthService(options: AuthServiceOptions = {}): Promis
         return
       }
       const issued = lookup(match[1])
-      if (!issued) {
+      if (!issued || !fromAllowedAddress(issued, raw)) {
+        if (refusal.status !== 401) {
+          send(res, refusal.status, { error: 'invalid_token' }, refusal.headers)
+          return
+        }
         send(
           res,
           401,
@@ -323,6 +341,7 @@ export async function startAuthService(options: AuthServiceOptions = {}): Promis
         format,
         claims: { ...issue.claims },
         revoked: false,
+        clientIps: issue.clientIps === undefined ? undefined : [...issue.clientIps],
       }
       let token: string
       if (format === 'opaque') {
@@ -344,6 +363,11 @@ export async function startAuthService(options: AuthServiceOptions = {}): Promis
       }
       tokens.set(digest(token), issued)
       return token
+    },
+    refuseWith(status: number, headers: Record<string, string> = {}) {
+      if (!Number.isInteger(status) || status < 400 || status > 599)
+        throw new TypeError('refuseWith: "status" must be a 4xx or 5xx status')
+      refusal = { status, headers: { ...headers } }
     },
     revoke(token: string) {
       const issued = tokens.get(digest(token))
@@ -395,6 +419,16 @@ function logEntry(req: IncomingMessage, path: string, raw: string): AuthServiceR
     if (token) entry.tokenFingerprint = fingerprint(token)
   }
   return entry
+}
+
+function fromAllowedAddress(issued: IssuedToken, raw: string): boolean {
+  if (issued.clientIps === undefined) return true
+  try {
+    const body = JSON.parse(raw) as { client_ip?: unknown } | null
+    return typeof body?.client_ip === 'string' && issued.clientIps.includes(body.client_ip)
+  } catch {
+    return false
+  }
 }
 
 function formDecode(value: string): string {

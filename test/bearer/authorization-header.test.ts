@@ -48,14 +48,22 @@ describe('parseAuthorization', () => {
     )
   })
 
-  it('calls an absent or empty header missing_credentials and anything else present invalid_request', () => {
+  it('calls an absent or empty header, or another scheme, missing_credentials and anything else present invalid_request', () => {
     fc.assert(
       fc.property(anyHeader, (raw) => {
         const parsed = parseAuthorization(raw)
         if (parsed.ok) return
         const single = Array.isArray(raw) && raw.length === 1 ? raw[0] : raw
         const absent = single === undefined || (Array.isArray(single) && single.length === 0) || single === ''
-        expect(parsed.code).toBe(absent ? 'missing_credentials' : 'invalid_request')
+        if (parsed.reason === 'other_scheme') {
+          // a well-formed scheme that is not Bearer, on a header that is otherwise clean
+          expect(typeof single).toBe('string')
+          expect(String(single).split(' ')[0]).toMatch(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/)
+          expect(String(single).split(' ')[0]).not.toMatch(/^bearer/i)
+        }
+        expect(parsed.code).toBe(
+          absent || parsed.reason === 'other_scheme' ? 'missing_credentials' : 'invalid_request',
+        )
       }),
       { numRuns: 2000 },
     )
@@ -65,7 +73,8 @@ describe('parseAuthorization', () => {
     [undefined, 'missing_credentials', 'no_header'],
     ['', 'missing_credentials', 'header_empty'],
     [['Bearer a', 'Bearer b'], 'invalid_request', 'header_repeated'],
-    ['Basic dXNlcjpwYXNz', 'invalid_request', 'bad_scheme'],
+    ['Basic dXNlcjpwYXNz', 'missing_credentials', 'other_scheme'],
+    ['Token abcdef', 'missing_credentials', 'other_scheme'],
     ['Bearertoken', 'invalid_request', 'bad_scheme'],
     ['Bearer', 'invalid_request', 'token_malformed'],
     ['Bearer ', 'invalid_request', 'header_surrounding_whitespace'],

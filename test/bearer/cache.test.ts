@@ -305,35 +305,57 @@ describe.each(expressVersions)('delegateBearerAuth circuit breaker, with $name',
   const get = (app: Parameters<typeof request>[0], token: string) =>
     request(app).get('/items').set('Authorization', `Bearer ${token}`)
 
-  it('opens after threshold consecutive failures and then answers 503 circuit_open at once, without calling the service', async () => {
+  // an outage as the breaker recognises one: the service fails for distinct tokens, one of
+  // them a token it accepted before (which no attacker can craft)
+  const breakDown = async (app: Parameters<typeof request>[0], bearer: ReturnType<typeof breakerGuard>) => {
+    const known = secret(await auth.issue())
+    await get(app, known).expect(200)
+    bearer.invalidate(fingerprint(known))
+    auth.fault('error')
+    const others = [secret(await auth.issue()), secret(await auth.issue())]
+    for (const token of others) await get(app, token).expect(503)
+    await get(app, known).expect(503)
+    return known
+  }
+
+  it('opens once threshold distinct tokens met a failure of the service, and then answers 503 circuit_open at once, without calling the service', async () => {
     const seen = decisions()
     const bearer = breakerGuard({ onDecision: seen.onDecision })
     const app = protectedApp(express, bearer)
+    await breakDown(app, bearer)
+    expect(validatorCalls()).toBe(4)
     const token = secret(await auth.issue())
-    auth.fault('error')
-    for (let i = 0; i < 3; i++) await get(app, token).expect(503)
-    expect(validatorCalls()).toBe(3)
     const res = await get(app, token)
     expect(res.status).toBe(503)
     expect(res.headers['retry-after']).toBe('10')
-    expect(seen.events[3]).toMatchObject({ outcome: 'error', reason: 'circuit_open' })
-    expect(validatorCalls()).toBe(3)
+    expect(seen.events.at(-1)).toMatchObject({ outcome: 'error', reason: 'circuit_open' })
+    expect(validatorCalls()).toBe(4)
     expect(bearer.stats()).toMatchObject({ circuitOpen: 1, circuitOpens: 1 })
+  })
+
+  it('counts one token failing again and again once', async () => {
+    const bearer = breakerGuard()
+    const app = protectedApp(express, bearer)
+    const known = secret(await auth.issue())
+    await get(app, known).expect(200)
+    auth.fault('error')
+    now += 60_001
+    for (let i = 0; i < 5; i++) await get(app, known).expect(503)
+    expect(validatorCalls()).toBe(6)
+    expect(bearer.stats().circuitOpens).toBe(0)
   })
 
   it('stays open for cooldown even when the service is back, then closes after one successful probe', async () => {
     const bearer = breakerGuard()
     const app = protectedApp(express, bearer)
-    const token = secret(await auth.issue())
-    auth.fault('error')
-    for (let i = 0; i < 3; i++) await get(app, token).expect(503)
+    const token = await breakDown(app, bearer)
     auth.fault(undefined)
     now += 9000
     await get(app, token).expect(503)
-    expect(validatorCalls()).toBe(3)
+    expect(validatorCalls()).toBe(4)
     now += 1001
     await get(app, token).expect(200)
-    expect(validatorCalls()).toBe(4)
+    expect(validatorCalls()).toBe(5)
     expect(bearer.stats().circuitOpen).toBe(0)
     const other = secret(await auth.issue())
     await get(app, other).expect(200)
@@ -341,17 +363,16 @@ describe.each(expressVersions)('delegateBearerAuth circuit breaker, with $name',
 
   it('opens again when the probe fails', async () => {
     const seen = decisions()
-    const app = protectedApp(express, breakerGuard({ onDecision: seen.onDecision }))
-    const token = secret(await auth.issue())
-    auth.fault('error')
-    for (let i = 0; i < 3; i++) await get(app, token).expect(503)
+    const bearer = breakerGuard({ onDecision: seen.onDecision })
+    const app = protectedApp(express, bearer)
+    const token = await breakDown(app, bearer)
     now += 10_001
     await get(app, token).expect(503)
-    expect(validatorCalls()).toBe(4)
-    expect(seen.events[3]).toMatchObject({ reason: 'validator_failed' })
+    expect(validatorCalls()).toBe(5)
+    expect(seen.events.at(-1)).toMatchObject({ reason: 'validator_failed' })
     await get(app, token).expect(503)
-    expect(seen.events[4]).toMatchObject({ reason: 'circuit_open' })
-    expect(validatorCalls()).toBe(4)
+    expect(seen.events.at(-1)).toMatchObject({ reason: 'circuit_open' })
+    expect(validatorCalls()).toBe(5)
   })
 
   it('lets exactly one probe through while half-open', async () => {
@@ -359,14 +380,13 @@ describe.each(expressVersions)('delegateBearerAuth circuit breaker, with $name',
     const bearer = breakerGuard({ onDecision: seen.onDecision })
     const server: Server = protectedApp(express, bearer).listen(0, '127.0.0.1')
     try {
+      await breakDown(server, bearer)
       const tokens = [secret(await auth.issue()), secret(await auth.issue()), secret(await auth.issue())]
-      auth.fault('error')
-      for (let i = 0; i < 3; i++) await get(server, tokens[0]!).expect(503)
       now += 10_001
       auth.fault('slow', { delay: 300 })
       const answers = await Promise.all(tokens.map((token) => get(server, token)))
       expect(answers.map((res) => res.status).sort()).toEqual([200, 503, 503])
-      expect(validatorCalls()).toBe(4)
+      expect(validatorCalls()).toBe(5)
     } finally {
       server.close()
     }
@@ -382,16 +402,12 @@ describe.each(expressVersions)('delegateBearerAuth circuit breaker, with $name',
 
   it('serves a stale verdict instead of circuit_open when staleIfError allows it', async () => {
     const seen = decisions()
-    const app = protectedApp(
-      express,
-      breakerGuard({ cacheTtl: 1000, staleIfError: 60_000, onDecision: seen.onDecision }),
-    )
+    const bearer = breakerGuard({ cacheTtl: 1000, staleIfError: 60_000, onDecision: seen.onDecision })
+    const app = protectedApp(express, bearer)
     const cached = secret(await auth.issue())
-    const other = secret(await auth.issue())
     await get(app, cached).expect(200)
-    auth.fault('error')
-    for (let i = 0; i < 3; i++) await get(app, other).expect(503)
     now += 2000
+    await breakDown(app, bearer)
     await get(app, cached).expect(200)
     expect(seen.events.at(-1)).toMatchObject({ reason: 'stale_if_error', cache: 'stale' })
   })
@@ -402,7 +418,9 @@ describe('delegateBearerAuth ready()', () => {
     const bearer = delegateBearerAuth({ validator: httpValidator({ url: auth.validateUrl }) })
     await expect(bearer.ready()).resolves.toBeUndefined()
     auth.fault('down')
-    await expect(bearer.ready()).rejects.toMatchObject({ code: 'auth_unavailable' })
+    // a fresh guard: the first one answers from its answer of a moment ago (the 1 s floor)
+    const other = delegateBearerAuth({ validator: httpValidator({ url: auth.validateUrl }) })
+    await expect(other.ready()).rejects.toMatchObject({ code: 'auth_unavailable' })
   })
 
   it('resolves for a validator without ready()', async () => {

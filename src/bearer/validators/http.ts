@@ -3,13 +3,16 @@ import { KeywardError } from '../../core/errors.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import {
   dateFrom,
+  epochSeconds,
   isObject,
   parseJson,
+  readinessFloor,
   readSetting,
   safeUrl,
-  scopesFrom,
   serviceUrl,
   settingOption,
+  statusFailure,
+  strictScopes,
   type TransportOptions,
   transport,
   unavailable,
@@ -46,14 +49,17 @@ export interface HttpValidatorOptions extends TransportOptions {
   headers?: Record<string, string>
   /**
    * The client address sent as `client_ip`. Default: Express's `req.ip` (which honours
-   * `trust proxy`), else the socket's remote address.
+   * `trust proxy`), else the socket's remote address. Part of the guard's cache key (see
+   * `cacheKey` of {@link TokenValidator}), so a service that accepts a token only from some
+   * addresses is asked again for every other address.
    */
   clientIp?: (req: IncomingMessage) => string | undefined
   /**
    * Turns the service's answer into a verdict, for services that answer in another shape.
    * Return `{ active: false }` for "no"; throw for "cannot decide" (503). The default accepts
    * 2xx with `{ "valid" | "active": true }`, treats 401/403 and `false` as "no", and anything
-   * else as "cannot decide".
+   * else as "cannot decide". A KeywardError it throws keeps its code, reason and headers but not
+   * its message (which may quote the answer).
    */
   mapResponse?: (response: HttpValidatorResponse) => TokenResult | Promise<TokenResult>
 }
@@ -87,6 +93,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
   }
   const clientIp = options.clientIp ?? defaultClientIp
   const mapResponse = options.mapResponse ?? interpretContractAnswer
+  const ownReading = options.mapResponse === undefined
   const http = transport(options, NAME)
 
   const resolveUrl = async () =>
@@ -109,12 +116,13 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
       return await mapResponse({ ...response, body: parseJson(response.text) })
     } catch (error) {
       if (KeywardError.is(error)) {
+        // the default reading's messages are ours; a custom mapResponse's may quote the answer
+        const detail = ownReading ? error.message : `mapResponse threw ${error.code} (${error.reason})`
         throw new KeywardError({
           code: error.code,
           reason: error.reason,
           headers: { ...error.headers },
-          message: `${NAME}: ${safeUrl(url)}: ${error.message}`,
-          cause: error,
+          message: `${NAME}: ${safeUrl(url)} ${detail}`,
         })
       }
       throw unavailable(
@@ -125,54 +133,65 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
     }
   }
 
+  const floor = readinessFloor()
+  const probe = async () => {
+    const url = await resolveUrl()
+    await floor(url.href, () => probeAt(url))
+  }
+  const probeAt = async (url: URL) => {
+    // any answer short of a server error proves the service is there; no token is sent
+    const response = await http.request(url, {
+      method: 'POST',
+      headers: { ...extraHeaders, accept: 'application/json', 'content-type': 'application/json' },
+      body: JSON.stringify({ service_id: options.serviceId }),
+      signal: AbortSignal.timeout(options.timeout ?? 5000),
+    })
+    if (response.status >= 500) {
+      throw unavailable(
+        'validator_failed',
+        `${NAME}: ${safeUrl(url)} answered ${response.status} to a readiness probe`,
+      )
+    }
+  }
+
   return Object.assign(validate, {
-    async ready() {
-      const url = await resolveUrl()
-      // any answer short of a server error proves the service is there; no token is sent
-      const response = await http.request(url, {
-        method: 'POST',
-        headers: { ...extraHeaders, accept: 'application/json', 'content-type': 'application/json' },
-        body: JSON.stringify({ service_id: options.serviceId }),
-        signal: AbortSignal.timeout(options.timeout ?? 5000),
-      })
-      if (response.status >= 500) {
-        throw unavailable(
-          'validator_failed',
-          `${NAME}: ${safeUrl(url)} answered ${response.status} to a readiness probe`,
-        )
-      }
-    },
+    ready: probe,
+    cacheKey: (req: IncomingMessage) => clientIp(req) ?? '',
     close: () => http.close(),
   })
 }
 
 /**
  * The default reading of an answer under the `httpValidator` contract (also what
- * `checkAuthServiceContract` reports keyward would decide).
+ * `checkAuthServiceContract` reports keyward would decide). Strict, because a lenient reading
+ * of a "yes" is an authentication decision: `active` and `valid` must each be absent or a
+ * boolean and agree when both are there; `exp` must be seconds (a number or a string of
+ * digits); `scope`/`scopes` must be a string or an array of strings. Anything else is an answer
+ * keyward cannot read: 503 `validator_bad_response`, never a guess.
  */
 export function interpretContractAnswer(response: HttpValidatorResponse): TokenResult {
   const { status, body } = response
   if (status === 401 || status === 403) return { active: false, reason: 'token_inactive' }
-  if (status >= 300 && status < 400) {
-    throw unavailable(
-      'validator_bad_response',
-      `answered ${status}; redirects are not followed (the token would go with them)`,
-    )
-  }
-  if (status < 200 || status >= 300) {
-    throw unavailable(status >= 500 ? 'validator_failed' : 'validator_bad_response', `answered ${status}`)
-  }
-  if (!isObject(body)) throw unavailable('validator_bad_response', `answered ${status} without a JSON object`)
-  const flag = typeof body.active === 'boolean' ? body.active : body.valid
-  if (typeof flag !== 'boolean') {
-    throw unavailable('validator_bad_response', `the answer has neither "active" nor "valid" as a boolean`)
-  }
-  if (!flag) return { active: false, reason: 'token_inactive' }
+  if (status < 200 || status >= 300) throw statusFailure(status, response.headers, '')
+  const unreadable = (what: string) => unavailable('validator_bad_response', what)
+  if (!isObject(body)) throw unreadable(`answered ${status} without a JSON object`)
+  const flags = [body.active, body.valid].filter((value) => value !== undefined)
+  if (flags.length === 0) throw unreadable('the answer has neither "active" nor "valid"')
+  if (!flags.every((value) => typeof value === 'boolean'))
+    throw unreadable('the answer has an "active" or "valid" that is not a boolean')
+  if (flags.length === 2 && flags[0] !== flags[1])
+    throw unreadable('the answer\'s "active" and "valid" contradict each other')
+  if (flags[0] === false) return { active: false, reason: 'token_inactive' }
   const subject = [body.sub, body.subject, body.user_id].find((value) => typeof value === 'string') as
     | string
     | undefined
-  const scopes = scopesFrom(body.scope, body.scopes)
-  const expiresAt = dateFrom(body.exp) ?? dateFrom(body.expires_at)
+  const scopes = strictScopes(body.scope, body.scopes)
+  if (scopes === 'invalid') throw unreadable('the answer has a "scope" that is neither a string nor strings')
+  const exp = epochSeconds(body.exp)
+  if (exp === 'invalid') throw unreadable('the answer has an "exp" that is not seconds since the epoch')
+  const expiresAt = exp ?? dateFrom(body.expires_at)
+  if (expiresAt === undefined && body.expires_at !== undefined && body.expires_at !== null)
+    throw unreadable('the answer has an "expires_at" that is not a date')
   return {
     active: true,
     claims: body,

@@ -1,14 +1,17 @@
 import { KeywardError } from '../../core/errors.js'
+import { fingerprint } from '../../core/fingerprint.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import {
-  dateFrom,
+  epochSeconds,
   isObject,
   parseJson,
+  readinessFloor,
   readSetting,
   safeUrl,
-  scopesFrom,
   serviceUrl,
   settingOption,
+  statusFailure,
+  strictScopes,
   type TransportOptions,
   transport,
   unavailable,
@@ -73,6 +76,7 @@ export function introspectionValidator(
   }
   const audiences = audienceOption(options.audience)
   const http = transport(options, NAME)
+  const floor = readinessFloor()
 
   const settings = async () => {
     const url = serviceUrl(await readSetting(readUrl, options.url, 'url', NAME), options.url, 'url', NAME)
@@ -81,8 +85,12 @@ export function introspectionValidator(
     return { url, clientId, clientSecret }
   }
 
-  const introspect = async (token: string, signal: AbortSignal) => {
-    const { url, clientId, clientSecret } = await settings()
+  const introspect = async (
+    token: string,
+    signal: AbortSignal,
+    resolved?: Awaited<ReturnType<typeof settings>>,
+  ) => {
+    const { url, clientId, clientSecret } = resolved ?? (await settings())
     const form = new URLSearchParams({ token })
     if (hint !== false) form.set('token_type_hint', hint)
     const headers: Record<string, string> = {
@@ -103,12 +111,8 @@ export function introspectionValidator(
         message: `${NAME}: ${safeUrl(url)} refused this API's client credentials (client "${clientId}", ${method}, status ${response.status}) — check clientId/clientSecret and the client's token_endpoint_auth_method`,
       })
     }
-    if (response.status !== 200) {
-      throw unavailable(
-        response.status >= 500 ? 'validator_failed' : 'validator_bad_response',
-        `${NAME}: ${safeUrl(url)} answered ${response.status}`,
-      )
-    }
+    if (response.status !== 200)
+      throw statusFailure(response.status, response.headers, `${NAME}: ${safeUrl(url)} `)
     const body = parseJson(response.text)
     if (!isObject(body) || typeof body.active !== 'boolean') {
       throw unavailable(
@@ -125,21 +129,34 @@ export function introspectionValidator(
   }
 
   return Object.assign(validate, {
+    // a made-up token: the answer must be a well-formed "active": false, which also proves
+    // that the server accepts our client credentials
     async ready() {
-      // a made-up token: the answer must be a well-formed "active": false, which also proves
-      // that the server accepts our client credentials
-      await introspect('keyward-readiness-probe', AbortSignal.timeout(options.timeout ?? 5000))
+      const resolved = await settings()
+      const key = `${resolved.url.href}\u0000${resolved.clientId}\u0000${fingerprint(resolved.clientSecret)}`
+      await floor(key, async () => {
+        await introspect('keyward-readiness-probe', AbortSignal.timeout(options.timeout ?? 5000), resolved)
+      })
     },
     close: () => http.close(),
   })
 }
 
+/**
+ * RFC 7662 §2.2, read strictly: `exp`/`nbf` are seconds (a number or a string of digits) and
+ * `scope` a string; an answer with anything else there cannot be read (503), rather than read
+ * as "no expiry" or "no scopes".
+ */
 function verdictOf(body: Record<string, unknown>, audiences: readonly string[] | undefined): TokenResult {
   if (body.active !== true) return { active: false, reason: 'token_inactive' }
+  const unreadable = (member: string) =>
+    unavailable('validator_bad_response', `${NAME}: the answer's "${member}" is not of the RFC 7662 type`)
   const now = Date.now()
-  const expiresAt = dateFrom(body.exp)
+  const expiresAt = epochSeconds(body.exp)
+  if (expiresAt === 'invalid') throw unreadable('exp')
   if (expiresAt !== undefined && expiresAt.getTime() <= now) return { active: false, reason: 'token_expired' }
-  const notBefore = dateFrom(body.nbf)
+  const notBefore = epochSeconds(body.nbf)
+  if (notBefore === 'invalid') throw unreadable('nbf')
   if (notBefore !== undefined && notBefore.getTime() > now)
     return { active: false, reason: 'token_claim_invalid' }
   // a sender-constrained (DPoP, mTLS) token presented as a plain bearer token is not valid here
@@ -151,7 +168,9 @@ function verdictOf(body: Record<string, unknown>, audiences: readonly string[] |
     if (!aud.some((value) => audiences.includes(value as string)))
       return { active: false, reason: 'token_claim_invalid' }
   }
-  const scopes = scopesFrom(body.scope)
+  // RFC 7662 §2.2: a space-separated string, nothing else
+  const scopes = typeof body.scope === 'string' || body.scope == null ? strictScopes(body.scope) : 'invalid'
+  if (scopes === 'invalid') throw unreadable('scope')
   return {
     active: true,
     claims: body,

@@ -1,4 +1,4 @@
-import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto'
+import { createPublicKey, type JsonWebKey, KeyObject } from 'node:crypto'
 import {
   type CryptoKey,
   createRemoteJWKSet,
@@ -9,7 +9,16 @@ import {
 } from 'jose'
 import { KeywardError } from '../../core/errors.js'
 import { positiveNumber } from '../../core/options.js'
-import { dateFrom, errorName, isObject, safeUrl, scopesFrom, unavailable } from './transport.js'
+import {
+  dateFrom,
+  errorName,
+  isObject,
+  markUnsent,
+  readinessFloor,
+  safeUrl,
+  scopesFrom,
+  unavailable,
+} from './transport.js'
 import type { InactiveReason, TokenResult, TokenValidator } from './types.js'
 
 const NAME = 'jwtValidator'
@@ -50,9 +59,11 @@ export interface JwtValidatorOptions {
   /** A shared HMAC secret (HS256/384/512), at least 32 bytes. */
   secret?: string | Uint8Array
   /**
-   * Accepted `alg` values. Default: the HMAC family with `secret`, the asymmetric families
-   * otherwise. `none` is never accepted, and HMAC and asymmetric algorithms are never mixed:
-   * that mix is what lets a public key be used as an HMAC secret.
+   * Accepted `alg` values. Default: what the key can do — with `key`, exactly the algorithms
+   * of its type and curve (a P-256 key: ES256), so a token naming another is a plain 401;
+   * the HMAC family with `secret`; the asymmetric families with a JWKS. `none` is never
+   * accepted, HMAC and asymmetric algorithms are never mixed (that mix lets a public key be used
+   * as an HMAC secret), and with `key` an algorithm the key cannot do is refused here.
    */
   algorithms?: readonly string[]
   /** Allowed clock skew for `exp`/`nbf`/`iat`, in seconds. Default 5. */
@@ -94,7 +105,12 @@ export function jwtValidator(options: JwtValidatorOptions): TokenValidator {
   if (sources.length > 1)
     throw new TypeError(`${NAME}: give one of "jwksUri", "key" or "secret", not ${sources.join(' and ')}`)
   const symmetric = options.secret !== undefined
-  const algorithms = algorithmsOption(options.algorithms, symmetric)
+  const configuredKey = options.key === undefined ? undefined : publicKey(options.key)
+  const algorithms = algorithmsOption(
+    options.algorithms,
+    symmetric,
+    configuredKey === undefined ? undefined : algorithmsOfKey(configuredKey),
+  )
   const clockTolerance = options.clockTolerance ?? 5
   if (typeof clockTolerance !== 'number' || !Number.isFinite(clockTolerance) || clockTolerance < 0) {
     throw new TypeError(`${NAME}: "clockTolerance" must be a non-negative number of seconds`)
@@ -109,24 +125,43 @@ export function jwtValidator(options: JwtValidatorOptions): TokenValidator {
   const timeout = positiveNumber(options.timeout ?? 5000, 'timeout', NAME)
   const cacheMaxAge = positiveNumber(options.cacheMaxAge ?? 600_000, 'cacheMaxAge', NAME)
 
-  const keys = keySource(options, issuer, timeout, cacheMaxAge)
+  const keys = keySource(options, issuer, timeout, cacheMaxAge, configuredKey)
+  const verifyOptions = {
+    issuer,
+    audience: [...audience],
+    algorithms,
+    clockTolerance,
+    requiredClaims: [...requiredClaims],
+    ...(options.typ === undefined ? {} : { typ: options.typ }),
+  }
+
+  const verify = async (token: string): Promise<JWTPayload> => {
+    try {
+      return (await jwtVerify(token, keys.getKey, verifyOptions)).payload
+    } catch (error) {
+      // a token without "kid" while the JWKS has several keys for its alg (a rotation): each
+      // candidate is tried, as jose leaves to its caller
+      if ((error as { code?: unknown })?.code !== 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw error
+      const candidates = error as unknown as AsyncIterable<CryptoKey | KeyObject | Uint8Array>
+      let last: unknown = error
+      for await (const candidate of candidates) {
+        try {
+          return (await jwtVerify(token, candidate, verifyOptions)).payload
+        } catch (next) {
+          last = next
+        }
+      }
+      throw last
+    }
+  }
 
   const validate = async (token: string): Promise<TokenResult> => {
     let payload: JWTPayload
     try {
-      ;({ payload } = await jwtVerify(token, keys.getKey, {
-        issuer,
-        audience: [...audience],
-        algorithms,
-        clockTolerance,
-        requiredClaims: [...requiredClaims],
-        ...(options.typ === undefined ? {} : { typ: options.typ }),
-      }))
+      payload = await verify(token)
     } catch (error) {
       if (error instanceof KeyUnavailable) throw error.failure
-      const reason = inactiveReason(error)
-      if (reason === undefined) throw error
-      return { active: false, reason }
+      return { active: false, reason: inactiveReason(error) }
     }
     const scopes = scopesFrom(payload.scope, payload.scp)
     // the moment this validator stops accepting the token, tolerance included, so the guard's
@@ -162,6 +197,7 @@ function keySource(
   issuer: string,
   timeout: number,
   cacheMaxAge: number,
+  configuredKey: KeyObject | CryptoKey | undefined,
 ): KeySource {
   if (options.secret !== undefined) {
     const secret =
@@ -173,10 +209,7 @@ function keySource(
     }
     return { getKey: secret, ready: async () => {} }
   }
-  if (options.key !== undefined) {
-    const key = publicKey(options.key)
-    return { getKey: key, ready: async () => {} }
-  }
+  if (configuredKey !== undefined) return { getKey: configuredKey, ready: async () => {} }
   if (options.jwksUri !== undefined) {
     let url: URL
     try {
@@ -187,46 +220,54 @@ function keySource(
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
       throw new TypeError(`${NAME}: "jwksUri" must be an http(s) URL`)
     const remote = createRemoteJWKSet(url, { timeoutDuration: timeout, cacheMaxAge })
+    // keys fetched within cacheMaxAge prove the JWKS is there: no reload per health probe
+    const floor = readinessFloor(() => remote.fresh)
     return {
       getKey: remoteKeys(async () => remote, url),
-      async ready() {
-        try {
-          await remote.reload()
-        } catch (error) {
-          throw jwksFailure(error, url)
-        }
-      },
+      // keys fetched within cacheMaxAge prove the JWKS is there: no reload per health probe
+      ready: () =>
+        floor(url.href, async () => {
+          try {
+            await remote.reload()
+          } catch (error) {
+            throw jwksFailure(error, url)
+          }
+        }),
     }
   }
   // discovery: the issuer's metadata names its JWKS; fetched once, retried after a failure
   let discovered: Promise<{ remote: ReturnType<typeof createRemoteJWKSet>; url: URL }> | undefined
+  let freshRemote: ReturnType<typeof createRemoteJWKSet> | undefined
   const discover = () => {
-    discovered ??= discoverJwksUri(issuer, timeout).then((url) => ({
-      remote: createRemoteJWKSet(url, { timeoutDuration: timeout, cacheMaxAge }),
-      url,
-    }))
+    discovered ??= discoverJwksUri(issuer, timeout).then((url) => {
+      freshRemote = createRemoteJWKSet(url, { timeoutDuration: timeout, cacheMaxAge })
+      return { remote: freshRemote, url }
+    })
     discovered.catch(() => {
       discovered = undefined
     })
     return discovered
   }
   const issuerUrl = new URL(issuer)
+  const discoveryFloor = readinessFloor(() => freshRemote?.fresh === true)
   return {
     getKey: remoteKeys(async () => {
       try {
         return (await discover()).remote
       } catch (error) {
-        throw new KeyUnavailable(KeywardError.is(error) ? error : jwksFailure(error, issuerUrl))
+        throw new KeyUnavailable(jwksFailure(error, issuerUrl))
       }
     }, issuerUrl),
-    async ready() {
-      const { remote, url } = await discover()
-      try {
-        await remote.reload()
-      } catch (error) {
-        throw jwksFailure(error, url)
-      }
-    },
+    ready: () =>
+      discoveryFloor(issuer, async () => {
+        const { remote, url } = await discover()
+        if (remote.fresh) return
+        try {
+          await remote.reload()
+        } catch (error) {
+          throw jwksFailure(error, url)
+        }
+      }),
   }
 }
 
@@ -236,30 +277,40 @@ function remoteKeys(load: () => Promise<ReturnType<typeof createRemoteJWKSet>>, 
     try {
       return await remote(header, token)
     } catch (error) {
-      // no key with this kid (after a refetch): the token was not signed by this issuer — 401
-      if ((error as { code?: unknown })?.code === 'ERR_JWKS_NO_MATCHING_KEY') throw error
+      // what the token's header chose: no key with its kid (after a refetch), several keys
+      // (no kid), an alg a JWKS cannot serve — each is about the token (401), not the JWKS
+      if (TOKEN_KEY_SELECTION.has((error as { code?: unknown })?.code as string)) throw error
       throw new KeyUnavailable(jwksFailure(error, url))
     }
   }
 }
 
+const TOKEN_KEY_SELECTION = new Set([
+  'ERR_JWKS_NO_MATCHING_KEY',
+  'ERR_JWKS_MULTIPLE_MATCHING_KEYS',
+  'ERR_JOSE_NOT_SUPPORTED',
+])
+
+/**
+ * A JWKS or discovery fetch that failed. The fetch does not carry the token, so whatever went
+ * wrong is the issuer's (or the network's) doing: the breaker may take it as an outage.
+ */
 function jwksFailure(error: unknown, url: URL): KeywardError {
-  if (KeywardError.is(error)) return error
+  if (KeywardError.is(error)) return markUnsent(error)
   const code = (error as { code?: unknown })?.code
-  if (code === 'ERR_JWKS_TIMEOUT')
-    return unavailable('validator_timeout', `${NAME}: ${safeUrl(url)} did not answer in time`, error)
-  if (typeof code === 'string' && code.startsWith('ERR_J')) {
-    // jose's own words ("Expected 200 OK ...") are about the JWKS response, never the token
-    return unavailable(
-      'validator_bad_response',
-      `${NAME}: ${safeUrl(url)}: ${(error as Error).message}`,
-      error,
+  if (code === 'ERR_JWKS_TIMEOUT') {
+    return markUnsent(
+      unavailable('validator_timeout', `${NAME}: ${safeUrl(url)} did not answer in time`, error),
     )
   }
-  return unavailable(
-    'validator_failed',
-    `${NAME}: could not fetch ${safeUrl(url)} (${errorName(error)})`,
-    error,
+  if (typeof code === 'string' && code.startsWith('ERR_J')) {
+    // jose's class and code (JWKSInvalid, JWKInvalid, a non-200 answer) say enough
+    return markUnsent(
+      unavailable('validator_bad_response', `${NAME}: ${safeUrl(url)} (${errorName(error)})`, error),
+    )
+  }
+  return markUnsent(
+    unavailable('validator_failed', `${NAME}: could not fetch ${safeUrl(url)} (${errorName(error)})`, error),
   )
 }
 
@@ -327,7 +378,21 @@ async function discoverJwksUri(issuer: string, timeout: number): Promise<URL> {
   )
 }
 
-function inactiveReason(error: unknown): InactiveReason | undefined {
+/**
+ * Why jose refused a token. Everything jwtVerify throws once the keys are at hand is about the
+ * token: the JOSE classes below by their codes, and anything else (the TypeError or DataError
+ * WebCrypto raises when a header names an algorithm the key cannot do) as a bad signature. The
+ * JOSE classes that are about the JWKS — JWKSInvalid, JWKInvalid, JWKSTimeout, a non-200 answer —
+ * only come out of the key lookup, which turns them into KeyUnavailable (503) first.
+ *
+ * - JWTExpired: token_expired
+ * - JWTClaimValidationFailed: token_claim_invalid (iss, aud, nbf, required claims, typ)
+ * - JWSSignatureVerificationFailed, JOSEAlgNotAllowed, JWKSNoMatchingKey,
+ *   JWKSMultipleMatchingKeys (no candidate verified): token_signature_invalid
+ * - JWSInvalid, JWTInvalid, JOSENotSupported (crit, b64, an unknown alg), JWEInvalid,
+ *   JWEDecryptionFailed, JOSEError: token_malformed
+ */
+function inactiveReason(error: unknown): InactiveReason {
   switch ((error as { code?: unknown })?.code) {
     case 'ERR_JWT_EXPIRED':
       return 'token_expired'
@@ -341,15 +406,18 @@ function inactiveReason(error: unknown): InactiveReason | undefined {
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID':
     case 'ERR_JOSE_NOT_SUPPORTED':
+    case 'ERR_JWE_INVALID':
+    case 'ERR_JWE_DECRYPTION_FAILED':
+    case 'ERR_JOSE_GENERIC':
       return 'token_malformed'
     default:
-      return undefined
+      return 'token_signature_invalid'
   }
 }
 
-function algorithmsOption(value: unknown, symmetric: boolean): string[] {
+function algorithmsOption(value: unknown, symmetric: boolean, ofKey: string[] | undefined): string[] {
   const allowed = symmetric ? SYMMETRIC : ASYMMETRIC
-  if (value === undefined) return [...allowed]
+  if (value === undefined) return [...(ofKey ?? allowed)]
   if (!Array.isArray(value) || value.length === 0)
     throw new TypeError(`${NAME}: "algorithms" must be a non-empty array`)
   for (const alg of value) {
@@ -363,8 +431,56 @@ function algorithmsOption(value: unknown, symmetric: boolean): string[] {
           : `${NAME}: with a public key, "algorithms" may only contain asymmetric algorithms (${ASYMMETRIC.join(', ')}); got "${alg}" — HMAC with a public key lets anyone who has the key sign tokens`,
       )
     }
+    if (ofKey !== undefined && !ofKey.includes(alg)) {
+      throw new TypeError(
+        `${NAME}: "algorithms" contains "${alg}", which "key" cannot verify; this key can do ${ofKey.join(', ')} — leave "algorithms" out to use exactly those`,
+      )
+    }
   }
   return [...value]
+}
+
+const CURVES: Record<string, string> = {
+  prime256v1: 'ES256',
+  'P-256': 'ES256',
+  secp384r1: 'ES384',
+  'P-384': 'ES384',
+  secp521r1: 'ES512',
+  'P-521': 'ES512',
+}
+
+/** The JWS algorithms a public key can verify (RFC 7518 §3, RFC 8037), by its type and curve. */
+function algorithmsOfKey(key: KeyObject | CryptoKey): string[] {
+  if (!(key instanceof KeyObject)) {
+    // a CryptoKey is bound to one algorithm (and hash) already
+    const algorithm = key.algorithm as { name: string; hash?: { name?: string }; namedCurve?: string }
+    const bits = algorithm.hash?.name?.replace('SHA-', '')
+    if (algorithm.name === 'RSASSA-PKCS1-v1_5' && bits) return [`RS${bits}`]
+    if (algorithm.name === 'RSA-PSS' && bits) return [`PS${bits}`]
+    if (algorithm.name === 'ECDSA' && CURVES[algorithm.namedCurve ?? ''])
+      return [CURVES[algorithm.namedCurve ?? '']!]
+    if (algorithm.name === 'Ed25519') return ['EdDSA', 'Ed25519']
+  }
+  const object = key instanceof KeyObject ? key : KeyObject.from(key as never)
+  const details = object.asymmetricKeyDetails
+  switch (object.asymmetricKeyType) {
+    case 'rsa':
+      return ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512']
+    case 'rsa-pss':
+      return ['PS256', 'PS384', 'PS512']
+    case 'ec': {
+      const alg = CURVES[details?.namedCurve ?? '']
+      if (alg === undefined)
+        throw new TypeError(`${NAME}: "key" is on a curve JWS does not use; use P-256, P-384 or P-521`)
+      return [alg]
+    }
+    case 'ed25519':
+      return ['EdDSA', 'Ed25519']
+    case 'ed448':
+      return ['EdDSA']
+    default:
+      throw new TypeError(`${NAME}: "key" is of a type JWS does not use (${object.asymmetricKeyType})`)
+  }
 }
 
 function publicKey(key: unknown): KeyObject | CryptoKey {

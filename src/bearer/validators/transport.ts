@@ -125,15 +125,147 @@ export function safeUrl(url: URL): string {
   return `${url.origin}${url.pathname}`
 }
 
-/** A "cannot decide" failure: 503 `auth_unavailable`. */
-export function unavailable(reason: KeywardReason, message: string, cause?: unknown): KeywardError {
+/** A "cannot decide" failure: 503 `auth_unavailable`. A foreign `cause` is kept as class and code only. */
+export function unavailable(
+  reason: KeywardReason,
+  message: string,
+  cause?: unknown,
+  headers: Record<string, string> = { 'Retry-After': '1' },
+): KeywardError {
   return new KeywardError({
     code: 'auth_unavailable',
     reason,
     message,
-    headers: { 'Retry-After': '1' },
-    ...(cause === undefined ? {} : { cause }),
+    headers,
+    ...(cause === undefined ? {} : { cause: foreignCause(cause) }),
   })
+}
+
+/** What a foreign error's class and code say of it */
+export class ForeignError extends Error {
+  override readonly name: string
+  readonly code: string | undefined
+
+  constructor(error: unknown) {
+    super(errorName(error))
+    this.name = error instanceof Error ? error.name : typeof error
+    const code = (error as { code?: unknown } | null)?.code
+    this.code = typeof code === 'string' ? code : undefined
+  }
+}
+
+/**
+ * A cause fit to keep: a KeywardError as it is, anything else reduced to its class and code. A
+ * foreign message may quote the token or the request (an HTTP client's error, a resolver's
+ * `JSON.parse`), and Express prints the causes of errors it is given.
+ */
+export function foreignCause(error: unknown): unknown {
+  if (KeywardError.is(error) || error instanceof ForeignError) return error
+  const reduced = new ForeignError(error)
+  if (failedBeforeSending(error)) unsent.add(reduced)
+  return reduced
+}
+
+// failures that happened before the request (and so the token) reached the service: no token
+// content can have provoked them, so the breaker takes them as evidence of an outage
+const unsent = new WeakSet<object>()
+const UNSENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+])
+
+/** Marks a failure as one that happened before any token was sent (see {@link failedBeforeSending}). */
+export function markUnsent<T extends object>(error: T): T {
+  unsent.add(error)
+  return error
+}
+
+/** True when the failure (or its cause) happened before the request carrying the token was sent. */
+export function failedBeforeSending(error: unknown): boolean {
+  for (let current = error, depth = 0; depth < 5; depth++) {
+    if (typeof current !== 'object' || current === null) return false
+    if (unsent.has(current)) return true
+    const code = (current as { code?: unknown }).code
+    if (typeof code === 'string' && UNSENT_CODES.has(code)) return true
+    current = (current as { cause?: unknown }).cause
+  }
+  return false
+}
+
+/**
+ * "Cannot decide" for an answer other than 2xx, 401 and 403. Only 5xx is a failure of the
+ * service (`validator_failed`, which the breaker counts); any other 4xx is what the service says
+ * about this one request (`validator_request_refused`, or `validator_rate_limited` for 429 with
+ * the service's `Retry-After`), a 503 for that request and nothing more.
+ */
+export function statusFailure(
+  status: number,
+  headers: Record<string, string | string[] | undefined>,
+  prefix: string,
+): KeywardError {
+  if (status >= 500) return unavailable('validator_failed', `${prefix}answered ${status}`)
+  if (status === 429) {
+    return unavailable('validator_rate_limited', `${prefix}answered 429 (rate limited)`, undefined, {
+      'Retry-After': retryAfterSeconds(headers['retry-after']),
+    })
+  }
+  if (status >= 400) return unavailable('validator_request_refused', `${prefix}answered ${status}`)
+  if (status >= 300 && status < 400) {
+    return unavailable(
+      'validator_bad_response',
+      `${prefix}answered ${status}; redirects are not followed (the token would go with them)`,
+    )
+  }
+  return unavailable('validator_bad_response', `${prefix}answered ${status}`)
+}
+
+/** Longest `Retry-After` passed on from an auth service, s: a day. */
+const MAX_RETRY_AFTER = 86_400
+
+/**
+ * A service's `Retry-After` (delay-seconds or HTTP-date) as whole seconds between 1 and a day;
+ * anything else is `1`. Never the service's text: it goes into our response headers.
+ */
+export function retryAfterSeconds(value: string | string[] | undefined, now = Date.now()): string {
+  const text = Array.isArray(value) ? value[0] : value
+  if (typeof text !== 'string') return '1'
+  const trimmed = text.trim()
+  let seconds: number
+  if (/^\d{1,12}$/.test(trimmed)) seconds = Number(trimmed)
+  else if (/^[A-Za-z]{3}, \d{2} [A-Za-z]{3} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(trimmed)) {
+    const at = Date.parse(trimmed)
+    seconds = Number.isNaN(at) ? 1 : Math.ceil((at - now) / 1000)
+  } else seconds = 1
+  return String(Math.min(MAX_RETRY_AFTER, Math.max(1, seconds)))
+}
+
+/**
+ * Readiness with a floor: the last answer (success or failure) about one service is reused for
+ * `floor` ms and concurrent calls share one check, so a health check polled in a loop costs the
+ * service at most one call per `floor`. The settings are read by the caller every time (a
+ * variable set later is used at once); `key` names what was checked (the URL and whatever else
+ * the settings resolved to), and a new key is checked at once. `fresh()` may say the validator
+ * already knows the service works (keys fetched recently): then no call is made at all.
+ */
+export function readinessFloor(
+  fresh: () => boolean = () => false,
+  floor = 1000,
+): (key: string, check: () => Promise<void>) => Promise<void> {
+  let last: { key: string; at: number; result: Promise<void> } | undefined
+  return (key, check) => {
+    if (fresh()) return Promise.resolve()
+    const now = performance.now()
+    if (last !== undefined && last.key === key && now - last.at < floor) return last.result
+    const result = check()
+    // an unobserved rejection of a reused result must not crash the process
+    result.catch(() => {})
+    last = { key, at: now, result }
+    return result
+  }
 }
 
 /** A name for an error that cannot contain a secret: its class and code, not its message. */
@@ -158,12 +290,25 @@ export function transportFailure(error: unknown, signal: AbortSignal, owner: str
   if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
     return unavailable('validator_bad_response', `${owner}: ${safeUrl(url)} sent an answer over 1 MiB`, error)
   }
-  const detail = (error as { cause?: { code?: unknown } } | null)?.cause?.code
+  if (failedBeforeSending(error)) {
+    return markUnsent(
+      unavailable(
+        'validator_failed',
+        `${owner}: could not connect to ${safeUrl(url)} (${errorName(error)}${causeCode(error)})`,
+        error,
+      ),
+    )
+  }
   return unavailable(
     'validator_failed',
-    `${owner}: could not reach ${safeUrl(url)} (${errorName(error)}${typeof detail === 'string' ? ` ${detail}` : ''})`,
+    `${owner}: could not reach ${safeUrl(url)} (${errorName(error)}${causeCode(error)})`,
     error,
   )
+}
+
+function causeCode(error: unknown): string {
+  const detail = (error as { cause?: { code?: unknown } } | null)?.cause?.code
+  return typeof detail === 'string' ? ` ${detail}` : ''
 }
 
 /** An HTTP client for one validator: `request` answers or throws a 503-ready KeywardError. */
@@ -246,6 +391,17 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
+/** Scopes from `scope` (space-separated) or `scopes` (array); present but ill-typed is `'invalid'`. */
+export function strictScopes(...candidates: unknown[]): string[] | undefined | 'invalid' {
+  for (const value of candidates) {
+    if (value === undefined || value === null) continue
+    if (typeof value === 'string') return value.split(' ').filter((scope) => scope !== '')
+    if (Array.isArray(value) && value.every((scope) => typeof scope === 'string')) return [...value]
+    return 'invalid'
+  }
+  return undefined
+}
+
 /** Scopes from a `scope` string (RFC 6749 / 7662 / 9068) or a `scopes`/`scp` array. */
 export function scopesFrom(...candidates: unknown[]): string[] | undefined {
   for (const value of candidates) {
@@ -253,6 +409,24 @@ export function scopesFrom(...candidates: unknown[]): string[] | undefined {
     if (Array.isArray(value) && value.every((scope) => typeof scope === 'string')) return [...value]
   }
   return undefined
+}
+
+/**
+ * A `Date` from an answer's seconds-since-the-epoch member (`exp`, `nbf`): a number or a string
+ * of digits; absent is undefined; anything else (`"tomorrow"`, `true`, `NaN`) is `'invalid'`,
+ * which callers treat as an answer they cannot read rather than as "no expiry".
+ */
+export function epochSeconds(value: unknown): Date | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined
+  const seconds =
+    typeof value === 'number'
+      ? value
+      : typeof value === 'string' && /^\d{1,15}(\.\d{1,9})?$/.test(value)
+        ? Number(value)
+        : Number.NaN
+  if (!Number.isFinite(seconds) || seconds < 0) return 'invalid'
+  const date = new Date(seconds * 1000)
+  return Number.isNaN(date.getTime()) ? 'invalid' : date
 }
 
 /** A `Date` from seconds since the epoch (JWT/RFC 7662 `exp`), or from an ISO date string. */

@@ -58,9 +58,19 @@ export interface TokenValidator {
   (token: string, context: ValidationContext): Promise<TokenResult>
   /**
    * Resolves once the validator can answer (its settings resolve and its service is reachable);
-   * rejects with a `KeywardError` saying why not. The guard's `ready()` calls it.
+   * rejects with a `KeywardError` saying why not. The guard's `ready()` calls it. Health checks
+   * call it in a loop: answer from what is already known (fresh keys, an answer less than a
+   * second old) rather than calling the service each time.
    */
   ready?(): Promise<void>
   /** Releases connections (keep-alive pools). Call it when shutting down. */
   close?(): Promise<void>
+  /**
+   * What, besides the token, the verdict depends on: whatever the validator sends about the
+   * request (`httpValidator` returns the `client_ip` it sends). The guard caches and coalesces
+   * verdicts per token *and* this value, so a service's per-request rules (an address
+   * allow-list) are not skipped by a verdict cached for another request. Absent: the verdict
+   * depends on the token alone. `delegateBearerAuth({ cacheBy: 'token' })` ignores it.
+   */
+  cacheKey?(req: IncomingMessage): string
 }
