@@ -50,11 +50,11 @@ export interface MemoryOptions {
   count?: number
   /** `delegateBearerAuth`'s `cacheSize`. Default 10 000 (its default). */
   cacheSize?: number
-  /** `verifyWidgetKey`'s `maxTenants`. Default 10 000 (its default). */
+  /** `verifyWidgetKey`'s `cacheSize`. Default 10 000 (its default). */
   maxTenants?: number
   /** `verifyWidgetKey`'s `maxVerifiedKeys`. Default 50 000 (its default). */
   maxVerifiedKeys?: number
-  /** Tenants the wrong widget keys are spread over. Default 20 000: twice `maxTenants`. */
+  /** Tenants the wrong widget keys are spread over. Default 20 000: twice `cacheSize`. */
   tenants?: number
   /** Requests in flight at once. Default 64 (also the widget guard's `maxHashesInFlight`). */
   concurrency?: number
@@ -155,7 +155,7 @@ export async function measureMemory(options: MemoryOptions = {}): Promise<Memory
   )
   const widget = verifyWidgetKey({
     records: async (tenantId) => (tenantId.startsWith('tenant-') ? record : null),
-    maxTenants,
+    cacheSize: maxTenants,
     maxVerifiedKeys,
     maxHashesInFlight: settings.concurrency,
   })
@@ -163,7 +163,7 @@ export async function measureMemory(options: MemoryOptions = {}): Promise<Memory
     await flood(
       'verifyWidgetKey',
       `distinct wrong keys across ${tenants.toLocaleString('en')} tenants (PBKDF2 at 1 iteration)`,
-      `maxTenants ${maxTenants.toLocaleString('en')}, maxVerifiedKeys ${maxVerifiedKeys.toLocaleString('en')}`,
+      `cacheSize ${maxTenants.toLocaleString('en')}, maxVerifiedKeys ${maxVerifiedKeys.toLocaleString('en')}`,
       widget,
       (i) => ({
         'x-widget-key': `wrong_${i.toString(36)}_${'y'.repeat(20)}`,

@@ -5,7 +5,13 @@ import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { publishDecision } from '../core/events.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import type { GuardOptions } from '../core/guard.js'
-import { positiveInteger, positiveNumber } from '../core/options.js'
+import {
+  optionNames,
+  positiveInteger,
+  positiveNumber,
+  refuseUnknownOptions,
+  renamedOption,
+} from '../core/options.js'
 import type { Clock } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
 import { parseAuthorization } from './authorization-header.js'
@@ -52,6 +58,8 @@ export interface DelegateBearerAuthOptions extends GuardOptions {
    * became valid works soon, long enough that a client retrying a bad token does not reach the
    * auth service each time. 0 disables it.
    */
+  negativeTtl?: number
+  /** @deprecated Former name of `negativeTtl`; warns once. */
   negativeCacheTtl?: number
   /** Most accepted verdicts kept (least recently used dropped first). Default 10 000. */
   cacheSize?: number
@@ -115,6 +123,26 @@ class ValidatorTimeout extends Error {
   override readonly name = 'ValidatorTimeout'
 }
 
+const OPTION_NAMES = optionNames<DelegateBearerAuthOptions>()(
+  'validator',
+  'credentialsRequired',
+  'realm',
+  'cacheTtl',
+  'negativeTtl',
+  'negativeCacheTtl',
+  'cacheSize',
+  'negativeCacheSize',
+  'cacheBy',
+  'staleIfError',
+  'timeout',
+  'circuitBreaker',
+  'invalidation',
+  'clock',
+  'onError',
+  'onDecision',
+  'logger',
+)
+
 /**
  * Accepts requests whose `Authorization: Bearer` token the validator accepts, and sets
  * `req.auth = { kind: 'bearer', subject, scopes, claims, expiresAt, keyId }` (`keyId` is the
@@ -125,6 +153,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { validator: httpValidator({ url }) }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const validator = options.validator
   if (typeof validator !== 'function') {
     throw new TypeError(
@@ -153,7 +182,15 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     max: positiveInteger(options.cacheSize ?? 10_000, 'cacheSize', NAME),
     negativeMax: positiveInteger(options.negativeCacheSize ?? 1000, 'negativeCacheSize', NAME),
     ttl: nonNegative(options.cacheTtl ?? 60_000, 'cacheTtl'),
-    negativeTtl: nonNegative(options.negativeCacheTtl ?? 5000, 'negativeCacheTtl'),
+    negativeTtl: nonNegative(
+      renamedOption<number>(
+        options as unknown as Record<string, unknown>,
+        'negativeTtl',
+        'negativeCacheTtl',
+        NAME,
+      ) ?? 5000,
+      'negativeTtl',
+    ),
     staleIfError: nonNegative(options.staleIfError ?? 0, 'staleIfError'),
     clock,
   })

@@ -1,5 +1,6 @@
 import { allow, type Decision, deny } from '../core/decision.js'
 import type { GuardOptions } from '../core/guard.js'
+import { optionNames, refuseUnknownOptions } from '../core/options.js'
 import { expressGuard, type Guard, type GuardRequest } from '../express/guard.js'
 import { bearerChallenge, isScopeToken, realmOption } from './www-authenticate.js'
 
@@ -9,6 +10,8 @@ export interface RequireScopesOptions extends GuardOptions {
   /** The `realm` of the `WWW-Authenticate` challenge; use the same as `delegateBearerAuth`. Default `'api'`. */
   realm?: string
 }
+
+const OPTION_NAMES = optionNames<RequireScopesOptions>()('realm', 'onError', 'onDecision', 'logger')
 
 /**
  * Refuses requests whose token lacks any of the given scopes: 403 `insufficient_scope` with
@@ -25,6 +28,10 @@ export function requireScopes(...args: unknown[]): Guard {
   const withOptions = Array.isArray(first)
   const scopes = (withOptions ? first : args) as unknown[]
   const options = (withOptions ? (second ?? {}) : {}) as RequireScopesOptions
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`${NAME}: the second argument must be an options object such as { realm: 'items' }`)
+  }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   if (scopes.length === 0)
     throw new TypeError(`${NAME}: name at least one scope, e.g. requireScopes('items:read')`)
   scopes.forEach((scope, i) => {

@@ -29,7 +29,7 @@ export function refuseUnknownOptions(options: object, known: readonly string[], 
     if (refusal !== undefined) throw new TypeError(`${owner}: there is no "${name}" option — ${refusal}`)
     const closest = closestName(name, known)
     const hint = closest === undefined ? `known options: ${known.join(', ')}` : `did you mean "${closest}"?`
-    throw new TypeError(`${owner}: unknown option "${printable(name)}" — ${hint}`)
+    throw new TypeError(`${owner}: unknown option ${quotedName(name)} — ${hint}`)
   }
 }
 
@@ -113,8 +113,13 @@ function commonSubsequence(a: string, b: string): number {
 }
 
 /** An option name as it may be shown: names are code, but keep a pasted secret out anyway. */
+function quotedName(name: string): string {
+  const shown = printable(name)
+  return shown === name ? `"${name}"` : shown
+}
+
 function printable(name: string): string {
-  return /^[A-Za-z_$][\w$]{0,39}$/.test(name) ? name : `${name.length}-character name`
+  return /^[A-Za-z]{1,32}$/.test(name) ? name : `a ${name.length}-character name`
 }
 
 /** The options every guard takes (see `GuardOptions`). */
@@ -141,4 +146,20 @@ export function checkGuardOptions(options: Record<string, unknown>, owner: strin
       `${owner}: "logger" must have a warn(obj, msg) method, as pino, bunyan and console do`,
     )
   }
+}
+
+/**
+ * The option names of an options type, checked by the compiler both ways: a listed name must be
+ * an option, and every option must be listed (an option added to the interface but not here
+ * would be refused as unknown).
+ *
+ * @example const NAMES = optionNames<WorkerKeyOptions>()('keys', 'header', ...)
+ */
+export function optionNames<T>() {
+  return <const N extends ReadonlyArray<keyof T & string>>(
+    ...names: N &
+      ([Exclude<keyof T & string, N[number]>] extends [never]
+        ? unknown
+        : { missing: Exclude<keyof T & string, N[number]> })
+  ): readonly string[] => names
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type KeywardCode, KeywardError, type KeywardReason } from '../core/errors.js'
-import { positiveNumber } from '../core/options.js'
+import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
 import type { Clock } from '../core/resolver-cache.js'
 
 const NAME = 'healthCheck'
@@ -33,6 +33,8 @@ export interface HealthCheckOptions {
   /** Clock for the answer's age, ms; for tests. Default `performance`. */
   clock?: Clock
 }
+
+const OPTION_NAMES = optionNames<HealthCheckOptions>()('timeout', 'names', 'cacheTtl', 'clock')
 
 /** Why a check failed when its `ready()` did not say: it timed out, or rejected with a non-keyward error. */
 export type HealthCheckReason = KeywardReason | 'ready_timeout' | 'ready_failed'
@@ -87,6 +89,7 @@ export function healthCheck(...args: Array<HealthCheckOptions | Readiness>): Hea
     typeof first === 'object' && first !== null && typeof (first as Readiness).ready !== 'function'
   const options: HealthCheckOptions = hasOptions ? (first as HealthCheckOptions) : {}
   const guards = (hasOptions ? args.slice(1) : args) as Readiness[]
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const timeout = positiveNumber(options.timeout ?? 2_000, 'timeout', NAME)
   const cacheTtl = positiveNumber(options.cacheTtl ?? 1_000, 'cacheTtl', NAME)
   const clock = options.clock ?? performance

@@ -8,7 +8,7 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
-import { positiveNumber } from '../core/options.js'
+import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { channelName } from './identifiers.js'
 import { type InvalidationTriggerOptions, triggerNames } from './trigger.sql.js'
@@ -117,6 +117,17 @@ interface ClientSource {
   canReconnect: boolean
 }
 
+const OPTION_NAMES = optionNames<PgInvalidationOptions>()(
+  'client',
+  'connect',
+  'channel',
+  'heartbeat',
+  'reconnectDelay',
+  'maxReconnectDelay',
+  'logger',
+  'trigger',
+)
+
 /**
  * Push invalidation over Postgres LISTEN/NOTIFY. Any writer, in any language, drops a tenant's
  * cached records on every instance with `NOTIFY channel, 'tenant-id'`, or automatically with
@@ -135,6 +146,7 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
       `${NAME}: pass an options object such as { client: pool, channel: 'keyward_invalidation' }`,
     )
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const channel = channelName(options.channel, NAME)
   const source = clientSource(options)
   const reconnectDelay = positiveNumber(options.reconnectDelay ?? 100, 'reconnectDelay', NAME)

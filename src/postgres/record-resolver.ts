@@ -1,3 +1,4 @@
+import { optionNames, refuseUnknownOptions } from '../core/options.js'
 import type { WidgetRecordInput, WidgetRecordsAnswer } from '../widget-key/record-set.js'
 import type { WidgetRecordsContext } from '../widget-key/verify-widget-key.js'
 import { quoteIdentifier } from './identifiers.js'
@@ -35,12 +36,20 @@ export interface PgRecordResolverOptions {
 /**
  * The resolver {@link pgRecordResolver} returns; pass it as `verifyWidgetKey({ records })`. A read
  * whose signal has already aborted sends no query (`pg` cannot cancel one that was sent; the guard
- * stops waiting for it at `storeTimeout`).
+ * stops waiting for it at `timeout`).
  */
 export type PgRecordResolver = (
   tenantId: string,
   context?: Partial<WidgetRecordsContext>,
 ) => Promise<WidgetRecordsAnswer>
+
+const OPTION_NAMES = optionNames<PgRecordResolverOptions>()(
+  'pool',
+  'query',
+  'table',
+  'column',
+  'tenantColumn',
+)
 
 /**
  * A `records` resolver for `verifyWidgetKey` that reads a tenant's hash record(s) from Postgres
@@ -63,6 +72,7 @@ export function pgRecordResolver(options: PgRecordResolverOptions): PgRecordReso
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { pool } or { pool, query }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const { pool } = options
   if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function') {
     throw new TypeError(`${NAME}: "pool" must be a pg.Pool or pg.Client (something with query(text, values))`)

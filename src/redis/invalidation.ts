@@ -7,6 +7,7 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
+import { optionNames, refuseUnknownOptions } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import type {
   ClientEventListener,
@@ -85,6 +86,14 @@ const CHANNEL = /^[\x21-\x7e]{1,256}$/
 /** Longest close() waits for UNSUBSCRIBE, ms. */
 const CLOSE_TIMEOUT = 1_000
 
+const OPTION_NAMES = optionNames<RedisInvalidationOptions>()(
+  'subscriber',
+  'publisher',
+  'channel',
+  'heartbeat',
+  'logger',
+)
+
 /**
  * Push invalidation over Redis pub/sub, with the official `redis` client (v4+) or `ioredis`,
  * told apart by shape. Instances subscribe; the admin side calls `publish(tenantId)` after it
@@ -104,6 +113,7 @@ export function redisInvalidation(options: RedisInvalidationOptions): RedisInval
       `${NAME}: pass an options object such as { subscriber, publisher, channel: 'keyward' }`,
     )
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const { subscriber, publisher, logger } = options
   if (typeof options.channel !== 'string' || !CHANNEL.test(options.channel)) {
     throw new TypeError(`${NAME}: "channel" must be 1-256 printable ASCII characters without spaces`)

@@ -5,7 +5,13 @@ import { allow, type CacheState, type Decision, deny, failure } from '../core/de
 import { KeywardError, type KeywardReason } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import type { GuardOptions } from '../core/guard.js'
-import { positiveInteger, positiveNumber } from '../core/options.js'
+import {
+  optionNames,
+  positiveInteger,
+  positiveNumber,
+  refuseUnknownOptions,
+  renamedOption,
+} from '../core/options.js'
 import { type Clock, ResolverCache } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
 import { HashingOverloadedError, HashLimiter } from './hash-limiter.js'
@@ -25,7 +31,7 @@ export interface InvalidationSource {
 
 /** What the `records` resolver gets besides the tenant id. */
 export interface WidgetRecordsContext {
-  /** Aborts when the answer is no longer wanted: `storeTimeout` passed, or the tenant was invalidated. */
+  /** Aborts when the answer is no longer wanted: `timeout` passed, or the tenant was invalidated. */
   readonly signal: AbortSignal
 }
 
@@ -40,7 +46,7 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
    * host name) would leak into requests it was not read for. Put everything the records depend on
    * into the id `tenant(req)` returns, e.g. `live:acme` vs `sandbox:acme`.
    *
-   * `signal` aborts when the answer is no longer wanted: after `storeTimeout`, or when the tenant is
+   * `signal` aborts when the answer is no longer wanted: after `timeout`, or when the tenant is
    * invalidated while the read runs. Pass it to your client where it takes one.
    */
   records: (
@@ -67,6 +73,8 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
   /** How long "no such tenant" and "this key does not match" are remembered, ms. Default 5 000. */
   negativeTtl?: number
   /** Most tenants whose records are cached. Default 10 000. */
+  cacheSize?: number
+  /** @deprecated Former name of `cacheSize`; warns once. */
   maxTenants?: number
   /** Most verified keys cached. Default 50 000. */
   maxVerifiedKeys?: number
@@ -75,7 +83,7 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
    * do not match. Default 1 000. Kept apart from the tenants and verified keys, so a flood of junk
    * tenant ids or wrong keys evicts only other junk, never a real tenant's records or keys.
    */
-  maxNegative?: number
+  negativeCacheSize?: number
   /**
    * Most PBKDF2 derivations running at once; more are refused with 503 + Retry-After instead of
    * queueing behind a flood. Default 8 (Node's thread pool has 4 threads).
@@ -88,7 +96,12 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
    * each wrong key costs a derivation, so without a share one tenant's flood takes every slot.
    */
   maxHashesPerTenant?: number
-  /** How long a store read may take before the answer is 503, ms. Default 2 000. */
+  /**
+   * How long a store read may take before the answer is 503 (`record_store_timeout`), ms.
+   * Default 2 000. The resolver's `signal` aborts then.
+   */
+  timeout?: number
+  /** @deprecated Former name of `timeout`; warns once. */
   storeTimeout?: number
   /**
    * Origins allowed to use keys (`Origin` header), for every tenant; records may carry their own
@@ -157,6 +170,37 @@ const PREFLIGHT_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE'
 
 const TENANT_ID = /^[\x21-\x7e]{1,256}$/
 
+const OPTION_NAMES = optionNames<WidgetKeyOptions>()(
+  'records',
+  'tenant',
+  'tenantHeader',
+  'header',
+  'recordTtl',
+  'verifiedTtl',
+  'negativeTtl',
+  'cacheSize',
+  'maxTenants',
+  'maxVerifiedKeys',
+  'negativeCacheSize',
+  'maxHashesInFlight',
+  'maxHashesPerTenant',
+  'timeout',
+  'storeTimeout',
+  'origins',
+  'preflight',
+  'passPreflight',
+  'keyPrefix',
+  'requireKeyPrefix',
+  'invalidation',
+  'readyTenant',
+  'clock',
+  'saltEncoding',
+  'hashEncoding',
+  'onError',
+  'onDecision',
+  'logger',
+)
+
 /**
  * Verifies per-tenant widget keys against PBKDF2 hash records: the tenant's records are read at
  * request time and cached, every verification result is cached by tenant + record fingerprint +
@@ -179,15 +223,25 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       `${NAME}: "tenant" must be a function (req) => tenantId; by default the x-tenant-id header`,
     )
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const header = headerName(options.header ?? 'x-widget-key', 'header', NAME)
   const tenantHeader = headerName(options.tenantHeader ?? 'x-tenant-id', 'tenantHeader', NAME)
   const recordTtl = positiveNumber(options.recordTtl ?? 60_000, 'recordTtl', NAME)
   const verifiedTtl = positiveNumber(options.verifiedTtl ?? 300_000, 'verifiedTtl', NAME)
   const negativeTtl = positiveNumber(options.negativeTtl ?? 5_000, 'negativeTtl', NAME)
-  const storeTimeout = positiveNumber(options.storeTimeout ?? 2_000, 'storeTimeout', NAME)
-  const maxTenants = positiveInteger(options.maxTenants ?? 10_000, 'maxTenants', NAME)
+  const named = options as unknown as Record<string, unknown>
+  const storeTimeout = positiveNumber(
+    renamedOption<number>(named, 'timeout', 'storeTimeout', NAME) ?? 2_000,
+    'timeout',
+    NAME,
+  )
+  const maxTenants = positiveInteger(
+    renamedOption<number>(named, 'cacheSize', 'maxTenants', NAME) ?? 10_000,
+    'cacheSize',
+    NAME,
+  )
   const maxVerifiedKeys = positiveInteger(options.maxVerifiedKeys ?? 50_000, 'maxVerifiedKeys', NAME)
-  const maxNegative = positiveInteger(options.maxNegative ?? 1_000, 'maxNegative', NAME)
+  const maxNegative = positiveInteger(options.negativeCacheSize ?? 1_000, 'negativeCacheSize', NAME)
   const limiter = hashLimiter(options)
   const allowedOrigins = options.origins ? normaliseOrigins(options.origins, `${NAME}: "origins"`) : undefined
   const preflight = preflightMode(options)
@@ -199,14 +253,28 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   const clock = options.clock ?? performance
 
   const readStore = async (tenantId: string, cacheSignal?: AbortSignal): Promise<TenantRecords> => {
-    const deadline = new AbortController()
-    const timer = setTimeout(() => deadline.abort(new StoreTimeoutError()), storeTimeout)
-    const signal = cacheSignal ? AbortSignal.any([cacheSignal, deadline.signal]) : deadline.signal
+    // one controller for both causes, with listeners removed when the read ends: composite
+    // signals (AbortSignal.any) are kept alive by their sources on Node 20, one per store read
+    const controller = new AbortController()
+    const { signal } = controller
+    const timer = setTimeout(() => controller.abort(new StoreTimeoutError()), storeTimeout)
+    const forward = () => controller.abort(cacheSignal?.reason)
+    cacheSignal?.addEventListener('abort', forward, { once: true })
+    if (cacheSignal?.aborted) forward()
+    let stopWaiting: () => void = () => {}
+    const aborted = new Promise<never>((_, reject) => {
+      const onAbort = () => reject(signal.reason)
+      if (signal.aborted) onAbort()
+      signal.addEventListener('abort', onAbort, { once: true })
+      stopWaiting = () => signal.removeEventListener('abort', onAbort)
+    })
     try {
-      const answer = await Promise.race([options.records(tenantId, { signal }), rejectOnAbort(signal)])
+      const answer = await Promise.race([options.records(tenantId, { signal }), aborted])
       return loadRecords(answer, parseOptions)
     } finally {
       clearTimeout(timer)
+      stopWaiting()
+      cacheSignal?.removeEventListener('abort', forward)
     }
   }
 
@@ -528,13 +596,6 @@ function keyPrefixOptions(options: WidgetKeyOptions): { keyPrefix?: string; requ
     )
   }
   return keyPrefix === undefined ? { requireKeyPrefix } : { keyPrefix, requireKeyPrefix }
-}
-
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(signal.reason)
-    else signal.addEventListener('abort', () => reject(signal.reason), { once: true })
-  })
 }
 
 class StoreTimeoutError extends Error {

@@ -5,7 +5,7 @@ import { KeywardError } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
-import { positiveNumber } from '../core/options.js'
+import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
 import { type Clock, ResolverCache } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, requestHeader } from '../express/guard.js'
 import { describeUnsetSource } from './from-env.js'
@@ -38,6 +38,17 @@ export interface WorkerKeyOptions extends GuardOptions {
   clock?: Clock
 }
 
+const OPTION_NAMES = optionNames<WorkerKeyOptions>()(
+  'keys',
+  'header',
+  'cacheTtl',
+  'allowWeakKeys',
+  'clock',
+  'onError',
+  'onDecision',
+  'logger',
+)
+
 type KeyState = { keys: ExpectedKey[]; digests: Buffer[] } | { problem: KeywardError }
 
 /**
@@ -49,6 +60,7 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { keys: fromEnv('WORKER_KEY') }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const resolver = keyResolverOption(options.keys, NAME)
   const header = headerName(options.header ?? 'x-worker-key', 'header', NAME)
   const cacheTtl = positiveNumber(options.cacheTtl ?? 30_000, 'cacheTtl', NAME)

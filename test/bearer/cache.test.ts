@@ -59,8 +59,8 @@ describe.each(expressVersions)('delegateBearerAuth caching, with $name', ({ expr
     expect(validatorCalls()).toBe(2)
   })
 
-  it('reuses a refusal for negativeCacheTtl, then asks again', async () => {
-    const app = protectedApp(express, guard({ negativeCacheTtl: 5000 }))
+  it('reuses a refusal for negativeTtl, then asks again', async () => {
+    const app = protectedApp(express, guard({ negativeTtl: 5000 }))
     const token = secret('kwt_unknown-token-for-negative-cache-test')
     await get(app, token).expect(401)
     now += 4000
@@ -393,7 +393,7 @@ describe.each(expressVersions)('delegateBearerAuth circuit breaker, with $name',
   })
 
   it('is not opened by refusals: a run of bad tokens is the service working', async () => {
-    const app = protectedApp(express, breakerGuard({ negativeCacheTtl: 0 }))
+    const app = protectedApp(express, breakerGuard({ negativeTtl: 0 }))
     const bad = secret('kwt_a-token-nobody-ever-issued-here')
     for (let i = 0; i < 5; i++) await get(app, bad).expect(401)
     const token = secret(await auth.issue())

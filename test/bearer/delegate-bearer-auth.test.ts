@@ -349,7 +349,7 @@ describe('delegateBearerAuth options', () => {
 
   it.each([
     [{ cacheTtl: -1 }, '"cacheTtl"'],
-    [{ negativeCacheTtl: Number.NaN }, '"negativeCacheTtl"'],
+    [{ negativeTtl: Number.NaN }, '"negativeTtl"'],
     [{ staleIfError: -5 }, '"staleIfError"'],
     [{ timeout: 0 }, '"timeout"'],
     [{ cacheSize: 1.5 }, '"cacheSize"'],

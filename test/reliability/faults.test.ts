@@ -111,7 +111,7 @@ function writeTable() {
     '',
     `Written by \`test/reliability/faults.test.ts\`. Settings: \`delegateBearerAuth\` with \`httpValidator\`, \`timeout: ${BEARER_TIMEOUT}\`, \`circuitBreaker: { threshold: ${BREAKER.threshold}, cooldown: ${BREAKER.cooldown} }\`; the slow service answers after ${SLOW_DELAY} ms. \`verifyWidgetKey\` with \`storeTimeout: ${STORE_TIMEOUT}\`. ${REQUESTS_DURING_FAULT} requests with a not-yet-checked valid credential are sent during each fault; "time to answer" is the first of them / the slowest; "breaker open" is the answer time once the circuit is open. "Cached" is a credential checked before the fault. "Recover" is the time from the end of the fault to the first 200 for a credential first seen during the fault, polling every 25 ms.`,
     '',
-    '| fault | guard | valid credential, not yet checked | wrong credential | cached credential | time to answer (first / slowest) | breaker open | time to recover | wrongly allowed |',
+    '| fault | guard | valid credential, not cached | wrong credential | cached credential | time to answer (first / slowest) | breaker open | time to recover | wrongly allowed |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (r) =>
@@ -155,8 +155,18 @@ describe('faults fail closed and recover', () => {
       const app = await serve(guard, events)
       const bearer = (token: string) => ({ authorization: `Bearer ${token}` })
       try {
+        // users the service accepted before, whose cached verdicts are then dropped: their
+        // failures show the service itself is failing (a token never accepted could be junk
+        // that makes a parser fail), so they are what opens the circuit
+        const users: string[] = []
+        for (let i = 0; i < REQUESTS_DURING_FAULT; i++) {
+          const token = secret(await auth.issue())
+          expect((await app.get(bearer(token))).status).toBe(200)
+          users.push(token)
+        }
+        guard.invalidate()
         const cachedToken = secret(await auth.issue())
-        const freshToken = secret(await auth.issue())
+        const freshToken = users[0]!
         const revoked = secret(await auth.issue())
         auth.revoke(revoked)
         const neverIssued = secret('kwt_never_issued_0123456789abcdefABCDEF')
@@ -164,7 +174,7 @@ describe('faults fail closed and recover', () => {
 
         auth.fault(mode)
         const answers: Answer[] = []
-        for (let i = 0; i < REQUESTS_DURING_FAULT; i++) answers.push(await app.get(bearer(freshToken)))
+        for (const token of users) answers.push(await app.get(bearer(token)))
         const wrong = await app.get(bearer(neverIssued))
         const revokedAnswer = await app.get(bearer(revoked))
         const cached = await app.get(bearer(cachedToken))
@@ -192,7 +202,10 @@ describe('faults fail closed and recover', () => {
           expect(answer.code).toBe('auth_unavailable')
           expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1)
         }
-        expect(breakerAnswers.length, 'the circuit opened').toBeGreaterThan(0)
+        // an unreadable answer is about one request (a token the service echoes unescaped can
+        // provoke it), so it never opens the circuit; failures of the service itself do
+        if (mode === 'malformed') expect(breakerAnswers.length, 'the circuit stayed closed').toBe(0)
+        else expect(breakerAnswers.length, 'the circuit opened').toBeGreaterThan(0)
         expect(cached.status, 'a token checked before the fault is still served').toBe(200)
         expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(BEARER_TIMEOUT + 1000)
         expect(recoverMs).toBeLessThan(BREAKER.cooldown + 2000)
@@ -206,7 +219,7 @@ describe('faults fail closed and recover', () => {
 
   const storeFaults: Array<[RecordStoreFault, string, number]> = [
     ['throw', 'record store throwing', 503],
-    ['hang', `record store hanging (beyond the ${STORE_TIMEOUT} ms storeTimeout)`, 503],
+    ['hang', `record store hanging (beyond the ${STORE_TIMEOUT} ms timeout)`, 503],
     ['garbage', 'record store returning garbage', 500],
   ]
   it.each(storeFaults)(
@@ -222,7 +235,7 @@ describe('faults fail closed and recover', () => {
       })
       const guard = verifyWidgetKey({
         records: store.records,
-        storeTimeout: STORE_TIMEOUT,
+        timeout: STORE_TIMEOUT,
         onDecision: (e) => events.push(e),
       })
       const app = await serve(guard, events)
@@ -318,7 +331,9 @@ describe('faults fail closed and recover', () => {
         // a wrong key makes the guard re-resolve, which fails: "cannot decide", never "yes"
         expect(wrong.status, show(wrong)).toBe(503)
         expect(wrong.code).toBe('auth_unavailable')
-        expect(recoverMs).toBeLessThan(1000)
+        // a failing resolver is asked again after a second (RETRY_FAILED_RESOLVE_AFTER); the
+        // bound leaves room for a loaded machine
+        expect(recoverMs).toBeLessThan(4000)
         expect(after.status).toBe(401)
       } finally {
         await app.close()

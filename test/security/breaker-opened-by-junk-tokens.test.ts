@@ -37,7 +37,7 @@ describe.each(expressVersions)('the circuit breaker against junk tokens, with $n
       const seen = decisions()
       const guard = delegateBearerAuth({
         validator: httpValidator({ url: auth.validateUrl }),
-        negativeCacheTtl: 0,
+        negativeTtl: 0,
         onDecision: seen.onDecision,
       })
       const app = protectedApp(express, guard)
@@ -112,7 +112,7 @@ describe('valid users while an attacker floods junk tokens that make the service
     auth.refuseWith(500)
     const guard = delegateBearerAuth({
       validator: httpValidator({ url: auth.validateUrl }),
-      negativeCacheTtl: 0,
+      negativeTtl: 0,
     })
     const site = await listen(protectedApp(expressVersions[1].express, guard))
     const agent = new Agent({ connections: 64 })
@@ -175,7 +175,7 @@ describe('jwtValidator: what a token provokes is 401 and never counts', () => {
     const seen = decisions()
     const guard = delegateBearerAuth({
       validator: jwtValidator({ key: await exportJWK(p256.publicKey), issuer, audience }),
-      negativeCacheTtl: 0,
+      negativeTtl: 0,
       onDecision: seen.onDecision,
     })
     const app = protectedApp(expressVersions[1].express, guard)

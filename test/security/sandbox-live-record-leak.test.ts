@@ -89,13 +89,13 @@ describe.each(expressVersions)('sandbox and live records of one tenant ($name)',
     await call('sandbox', live.key).expect(401)
   })
 
-  it('aborts the signal when the store does not answer within storeTimeout, and answers 503', async () => {
+  it('aborts the signal when the store does not answer within timeout, and answers 503', async () => {
     const { key, record } = await newKey()
     const store = memoryRecordStore({ initial: { acme: record } })
     const events: DecisionEvent[] = []
     const guard = verifyWidgetKey({
       records: store.records,
-      storeTimeout: 50,
+      timeout: 50,
       onDecision: (e) => events.push(e),
     })
     store.fault('hang')
@@ -112,7 +112,7 @@ describe.each(expressVersions)('sandbox and live records of one tenant ($name)',
   it('aborts the signal of a read in flight when the tenant is invalidated, and answers from a fresh read', async () => {
     const { key, record } = await newKey()
     const store = memoryRecordStore({ initial: { acme: record } })
-    const guard = verifyWidgetKey({ records: store.records, storeTimeout: 60_000 })
+    const guard = verifyWidgetKey({ records: store.records, timeout: 60_000 })
     store.fault('hang')
     const answer = app(guard)
       .get('/widget/config')

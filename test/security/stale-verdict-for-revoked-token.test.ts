@@ -29,7 +29,7 @@ describe.each(expressVersions)("staleIfError and a revoked token's holder, with 
       validator: httpValidator({ url: auth.validateUrl }),
       cacheTtl: 1000,
       staleIfError: 60_000,
-      negativeCacheTtl: 0,
+      negativeTtl: 0,
       clock,
       onDecision: seen.onDecision,
     })

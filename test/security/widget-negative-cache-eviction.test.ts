@@ -19,9 +19,9 @@ describe.each(expressVersions)('a flood of refusals ($name)', ({ express }) => {
     const events: DecisionEvent[] = []
     const guard = verifyWidgetKey({
       records: store.records,
-      maxTenants: MAX,
+      cacheSize: MAX,
       maxVerifiedKeys: MAX,
-      maxNegative: MAX / 2,
+      negativeCacheSize: MAX / 2,
       onDecision: (e) => events.push(e),
     })
     const app = express()
@@ -33,7 +33,7 @@ describe.each(expressVersions)('a flood of refusals ($name)', ({ express }) => {
     return { key, store, guard, events, call }
   }
 
-  it("keeps a real tenant's records and verified key cached through more junk tenant ids than maxTenants", async () => {
+  it("keeps a real tenant's records and verified key cached through more junk tenant ids than cacheSize", async () => {
     const { key, store, guard, events, call } = await setup()
     await call('acme', key).expect(200)
     const reads = store.reads
@@ -65,10 +65,10 @@ describe.each(expressVersions)('a flood of refusals ($name)', ({ express }) => {
   })
 })
 
-describe('maxNegative', () => {
+describe('negativeCacheSize', () => {
   it('throws a TypeError naming the option for a size that is not a positive integer', () => {
-    expect(() => verifyWidgetKey({ records: async () => null, maxNegative: 0 })).toThrow(
-      /"maxNegative" must be a positive integer/,
+    expect(() => verifyWidgetKey({ records: async () => null, negativeCacheSize: 0 })).toThrow(
+      /"negativeCacheSize" must be a positive integer/,
     )
   })
 })

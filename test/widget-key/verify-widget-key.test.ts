@@ -23,9 +23,13 @@ async function newKey(prefix = 'wid_') {
 
 describe.each(expressVersions)('verifyWidgetKey ($name)', ({ express }) => {
   function setup(options: Partial<WidgetKeyOptions> & { store?: ReturnType<typeof memoryRecordStore> } = {}) {
-    const store = options.store ?? memoryRecordStore()
+    const { store = memoryRecordStore(), ...guardOptions } = options
     const events: DecisionEvent[] = []
-    const guard = verifyWidgetKey({ records: store.records, onDecision: (e) => events.push(e), ...options })
+    const guard = verifyWidgetKey({
+      records: store.records,
+      onDecision: (e) => events.push(e),
+      ...guardOptions,
+    })
     const app = express()
     app.use('/widget', guard, (req, res) => {
       res.json({ ok: true, auth: req.auth })
@@ -169,9 +173,9 @@ describe.each(expressVersions)('verifyWidgetKey ($name)', ({ express }) => {
     await call(agent, 'tenant-1', key).expect(200)
   })
 
-  it('answers 503 when the store hangs beyond storeTimeout', async () => {
+  it('answers 503 when the store hangs beyond timeout', async () => {
     const { key, record } = await newKey()
-    const { agent, store, events } = setup({ storeTimeout: 50 })
+    const { agent, store, events } = setup({ timeout: 50 })
     store.set('tenant-1', record)
     store.fault('hang')
     await call(agent, 'tenant-1', key).expect(503)

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http'
 import { KeywardError } from '../../core/errors.js'
+import { optionNames, refuseUnknownOptions } from '../../core/options.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import {
   dateFrom,
@@ -64,6 +65,18 @@ export interface HttpValidatorOptions extends TransportOptions {
   mapResponse?: (response: HttpValidatorResponse) => TokenResult | Promise<TokenResult>
 }
 
+const OPTION_NAMES = optionNames<HttpValidatorOptions>()(
+  'url',
+  'serviceId',
+  'headers',
+  'clientIp',
+  'mapResponse',
+  'timeout',
+  'connectTimeout',
+  'connections',
+  'keepAliveTimeout',
+)
+
 /**
  * Validates tokens with your auth service: `POST url` with `Authorization: Bearer <token>` and a
  * JSON body `{ "service_id", "client_ip" }` — the token is never put in the body (F4). A 2xx
@@ -76,6 +89,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { url: fromEnv('AUTH_SERVICE_URL') }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const readUrl = settingOption(options.url, 'url', NAME)
   if (typeof options.url !== 'function') serviceUrl(String(options.url), options.url, 'url', NAME)
   if (

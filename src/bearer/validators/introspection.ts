@@ -1,5 +1,6 @@
 import { KeywardError } from '../../core/errors.js'
 import { fingerprint } from '../../core/fingerprint.js'
+import { optionNames, refuseUnknownOptions } from '../../core/options.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import {
   epochSeconds,
@@ -47,6 +48,19 @@ export interface IntrospectionValidatorOptions extends TransportOptions {
   audience?: string | readonly string[]
 }
 
+const OPTION_NAMES = optionNames<IntrospectionValidatorOptions>()(
+  'url',
+  'clientId',
+  'clientSecret',
+  'clientAuthentication',
+  'tokenTypeHint',
+  'audience',
+  'timeout',
+  'connectTimeout',
+  'connections',
+  'keepAliveTimeout',
+)
+
 /**
  * Validates tokens by OAuth 2.0 Token Introspection (RFC 7662): `POST url` with
  * `token=<token>` and client authentication. `active: true` accepts, and `sub`, `scope`, `exp`,
@@ -60,6 +74,7 @@ export function introspectionValidator(
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { url, clientId, clientSecret }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const readUrl = settingOption(options.url, 'url', NAME)
   if (typeof options.url !== 'function') serviceUrl(String(options.url), options.url, 'url', NAME)
   const readClientId = settingOption(options.clientId, 'clientId', NAME)

@@ -8,7 +8,7 @@ import {
   jwtVerify,
 } from 'jose'
 import { KeywardError } from '../../core/errors.js'
-import { positiveNumber } from '../../core/options.js'
+import { optionNames, positiveNumber, refuseUnknownOptions } from '../../core/options.js'
 import {
   dateFrom,
   errorName,
@@ -78,6 +78,20 @@ export interface JwtValidatorOptions {
   cacheMaxAge?: number
 }
 
+const OPTION_NAMES = optionNames<JwtValidatorOptions>()(
+  'issuer',
+  'audience',
+  'jwksUri',
+  'key',
+  'secret',
+  'algorithms',
+  'clockTolerance',
+  'requiredClaims',
+  'typ',
+  'timeout',
+  'cacheMaxAge',
+)
+
 /**
  * Validates JWT access tokens locally with jose: signature (JWKS, key or secret), `iss`, `aud`,
  * `exp`/`nbf` with `clockTolerance`, required claims and the allowed algorithms. A bad
@@ -88,6 +102,7 @@ export function jwtValidator(options: JwtValidatorOptions): TokenValidator {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { issuer, audience }`)
   }
+  refuseUnknownOptions(options, OPTION_NAMES, NAME)
   const issuer = options.issuer
   if (typeof issuer !== 'string' || issuer === '')
     throw new TypeError(`${NAME}: "issuer" must be a non-empty string`)
