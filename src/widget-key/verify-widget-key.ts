@@ -340,7 +340,8 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     cache: CacheState,
     context: { keyFingerprint: string; tenantId: string },
   ): Decision => {
-    const detail = { record: match.fingerprint }
+    // the same member as on a refusal, where it lists every record tried
+    const detail = { records: match.fingerprint }
     const origin = singleHeader(requestHeader(req, 'origin'))
     if (!originAllowed(match.origins ?? allowedOrigins, origin)) {
       const why: KeywardReason =

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { KeywardError } from '../../core/errors.js'
 import { optionNames, refuseUnknownOptions } from '../../core/options.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
+import { transport } from './http-client.js'
 import {
   dateFrom,
   epochSeconds,
@@ -15,7 +16,6 @@ import {
   statusFailure,
   strictScopes,
   type TransportOptions,
-  transport,
   unavailable,
 } from './transport.js'
 import type { TokenResult, TokenValidator } from './types.js'

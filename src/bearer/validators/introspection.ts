@@ -2,6 +2,7 @@ import { KeywardError } from '../../core/errors.js'
 import { fingerprint } from '../../core/fingerprint.js'
 import { optionNames, refuseUnknownOptions } from '../../core/options.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
+import { transport } from './http-client.js'
 import {
   epochSeconds,
   isObject,
@@ -14,7 +15,6 @@ import {
   statusFailure,
   strictScopes,
   type TransportOptions,
-  transport,
   unavailable,
 } from './transport.js'
 import type { TokenResult, TokenValidator } from './types.js'
