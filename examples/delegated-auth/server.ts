@@ -3,6 +3,7 @@
 import express from 'express'
 import { delegateBearerAuth, fingerprint, fromEnv, httpValidator, requireScopes } from '../../src/index.js'
 import { startAuthService } from '../../src/testing/index.js'
+import { jsonErrors, listenOrExit, notFound } from '../http.js'
 
 const auth = await startAuthService()
 // the guard reads AUTH_SERVICE_URL on every validation (F1); default it to the local service
@@ -58,24 +59,26 @@ const tokens = {
   reader: await auth.issue({ subject: 'reader', scopes: ['items:read'] }),
   writer: await auth.issue({ subject: 'writer', scopes: ['items:read', 'items:write'] }),
 }
+app.use(notFound)
+app.use(jsonErrors('items API'))
+
 const port = Number(process.env.PORT ?? 3000)
-const server = app.listen(port, '127.0.0.1', () => {
-  const url = `http://127.0.0.1:${port}`
-  console.log(`items API on ${url}, auth service on ${auth.url}`)
-  console.log('Local test tokens (valid for an hour, only against this auth service):\n')
-  console.log(`  curl -i ${url}/items -H "Authorization: Bearer ${tokens.reader}"`)
-  console.log(
-    `  curl -i -X POST ${url}/items -H "Authorization: Bearer ${tokens.reader}" -H "content-type: application/json" -d '{"name":"cup"}'   # 403`,
-  )
-  console.log(
-    `  curl -i -X POST ${url}/items -H "Authorization: Bearer ${tokens.writer}" -H "content-type: application/json" -d '{"name":"cup"}'`,
-  )
-  console.log(`  curl -i ${url}/items                                              # 401`)
-  console.log(`  curl -i ${url}/items -H "Authorization: Basic abc"                # 400`)
-  console.log(`  curl -i -X POST ${url}/demo/fault/down   # then the first curl: 503 with Retry-After`)
-  console.log(`  curl -i -X POST ${url}/demo/fault/none`)
-  console.log(`  curl -i -X POST ${url}/demo/revoke/reader   # then the first curl: 401\n`)
-})
+const server = await listenOrExit(app, port, '127.0.0.1', 'items API', 'stop it, or set PORT to another port')
+const url = `http://127.0.0.1:${port}`
+console.log(`items API on ${url}, auth service on ${auth.url}`)
+console.log('Local test tokens (valid for an hour, only against this auth service):\n')
+console.log(`  curl -i ${url}/items -H "Authorization: Bearer ${tokens.reader}"`)
+console.log(
+  `  curl -i -X POST ${url}/items -H "Authorization: Bearer ${tokens.reader}" -H "content-type: application/json" -d '{"name":"cup"}'   # 403`,
+)
+console.log(
+  `  curl -i -X POST ${url}/items -H "Authorization: Bearer ${tokens.writer}" -H "content-type: application/json" -d '{"name":"cup"}'`,
+)
+console.log(`  curl -i ${url}/items                                              # 401`)
+console.log(`  curl -i ${url}/items -H "Authorization: Basic abc"                # 400`)
+console.log(`  curl -i -X POST ${url}/demo/fault/down   # then the first curl: 503 with Retry-After`)
+console.log(`  curl -i -X POST ${url}/demo/fault/none`)
+console.log(`  curl -i -X POST ${url}/demo/revoke/reader   # then the first curl: 401\n`)
 
 const stop = () => {
   server.close()

@@ -15,6 +15,7 @@ import {
   verifyWidgetKey,
 } from '../../src/index.js'
 import { memoryRecordStore, startAuthService } from '../../src/testing/index.js'
+import { jsonErrors, listenOrExit, notFound } from '../http.js'
 
 const port = Number(process.env.PORT ?? 3000)
 const url = `http://127.0.0.1:${port}`
@@ -56,9 +57,18 @@ app.delete('/items/teapot', bearerGuard, requireScopes('items:write'), (_req, re
   res.status(204).end()
 })
 
+app.use(notFound)
+app.use(jsonErrors('keyward demo'))
+
 await Promise.all([workerGuard.ready(), widgetGuard.ready(), bearerGuard.ready()])
-const server = app.listen(port, '127.0.0.1', () => {
-  console.log(`keyward demo listening on ${url}
+const server = await listenOrExit(
+  app,
+  port,
+  '127.0.0.1',
+  'keyward demo',
+  'stop it, or set PORT to another port',
+)
+console.log(`keyward demo listening on ${url}
 
 Worker key (service-to-service):
   curl -i -X POST ${url}/worker/jobs -H "X-Worker-Key: ${process.env.WORKER_KEY}"   # 200
@@ -74,7 +84,6 @@ Bearer token (checked by a local auth service at ${authService.url}):
   curl -i -X DELETE ${url}/items/teapot -H "Authorization: Bearer ${readToken}"   # 403 insufficient_scope
   curl -i ${url}/items -H "Authorization: Bearer not-a-token"                # 401 invalid_token
 `)
-})
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

@@ -1,8 +1,9 @@
 /**
  * A widget platform on Postgres with push invalidation: `npx tsx examples/widget-platform/server.ts`
  * Admin API on :3200 (X-Worker-Key: $ADMIN_KEY); two runtime instances on :3201 and :3202, as two
- * instances behind a load balancer would be. Needs Postgres (DATABASE_URL) and, for the default
- * bus, Redis (REDIS_URL); KEYWARD_BUS=postgres uses LISTEN/NOTIFY and the trigger instead.
+ * instances behind a load balancer would be (PORT=N moves them to N, N+1, N+2). Needs Postgres
+ * (DATABASE_URL) and, for the default bus, Redis (REDIS_URL); KEYWARD_BUS=postgres uses
+ * LISTEN/NOTIFY and the trigger instead.
  */
 import { readFile } from 'node:fs/promises'
 import type { Server } from 'node:http'
@@ -10,12 +11,15 @@ import pg from 'pg'
 import { createClient } from 'redis'
 import { pgInvalidation } from '../../src/postgres/index.js'
 import { redisInvalidation } from '../../src/redis/index.js'
+import { listenOrExit } from '../http.js'
 import { adminApp, runtimeApp } from './apps.js'
 
 const databaseUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
 const bus = process.env.KEYWARD_BUS === 'postgres' ? 'postgres' : 'redis'
 const host = '127.0.0.1'
+const base = Number(process.env.PORT ?? 3200)
+const fix = 'stop it, or set PORT to move all three ports'
 process.env.ADMIN_KEY ??= 'demo-admin-key-0123456789abcdef0123456789'
 
 const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 })
@@ -65,33 +69,35 @@ async function makeBuses() {
 const { announce, runtimes } = await makeBuses()
 const servers: Server[] = []
 const admin = adminApp({ pool, ...(announce ? { announce } : {}) })
-servers.push(admin.listen(3200, host))
+servers.push(await listenOrExit(admin, base, host, 'widget admin API', fix))
 for (const [index, invalidation] of runtimes.entries()) {
   const { app, widgetKey } = runtimeApp({ pool, invalidation, name: `runtime-${index + 1}` })
   await widgetKey.ready()
   await invalidation.ready()
   closers.unshift(() => invalidation.close())
-  servers.push(app.listen(3201 + index, host))
+  servers.push(await listenOrExit(app, base + 1 + index, host, `widget runtime-${index + 1}`, fix))
 }
 
-const adminUrl = `http://${host}:3200`
+const adminUrl = `http://${host}:${base}`
+const runtimeUrls = [1, 2].map((n) => `http://${host}:${base + n}`)
 const key = `-H "X-Worker-Key: ${process.env.ADMIN_KEY}"`
 console.log(`Widget platform (invalidation over ${bus})
   admin API  ${adminUrl}
-  runtimes   http://${host}:3201  http://${host}:3202
+  runtimes   ${runtimeUrls.join('  ')}
 
 1. Create a key for tenant "acme" (shown once; Postgres keeps only its PBKDF2 record):
    curl -s -X PUT ${adminUrl}/tenants/acme/widget-key ${key}
+   ("announced": false in the answer: stored and usable, but the runtimes were not told; see the README)
 2. Use it on both runtimes (the first call derives the hash, later ones are cached):
-   curl -i http://${host}:3201/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: <key>"
-   curl -i http://${host}:3202/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: <key>"
+   curl -i ${runtimeUrls[0]}/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: <key>"
+   curl -i ${runtimeUrls[1]}/widget/config -H "X-Tenant-Id: acme" -H "X-Widget-Key: <key>"
 3. Rotate it: the new key works on both at once, the old one is refused on both at once:
    curl -s -X PUT ${adminUrl}/tenants/acme/widget-key ${key}
 4. Revoke it, or change it behind the admin API's back (with KEYWARD_BUS=postgres the trigger tells the runtimes):
    curl -i -X DELETE ${adminUrl}/tenants/acme/widget-key ${key}
    psql "${new URL(databaseUrl).password ? '$DATABASE_URL' : databaseUrl}" -c "UPDATE tenant_settings SET widget_api_key_hash = NULL WHERE tenant_id = 'acme'"
 5. Health, as a load balancer sees it:
-   curl -i http://${host}:3201/health
+   curl -i ${runtimeUrls[0]}/health
 `)
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

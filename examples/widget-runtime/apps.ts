@@ -13,6 +13,7 @@ import {
   type WidgetRecordInput,
 } from '../../src/index.js'
 import type { MemoryRecordStore } from '../../src/testing/memory-record-store.js'
+import { jsonErrors, notFound } from '../http.js'
 
 export interface WidgetAppsOptions {
   store: MemoryRecordStore
@@ -25,7 +26,15 @@ export function adminApp({ store, iterations = 600_000 }: WidgetAppsOptions) {
   const app = express()
   app.use(requireWorkerKey({ keys: fromEnv('ADMIN_KEY') }))
   app.use(express.json())
-  app.post('/tenants/:tenantId/keys', async (req, res) => {
+  app.post('/tenants/:tenantId/keys', async (req, res, next) => {
+    try {
+      await createOrRotate(req, res)
+    } catch (error) {
+      // Express 4 does not catch a rejected handler; both hand it to jsonErrors this way
+      next(error)
+    }
+  })
+  const createOrRotate = async (req: express.Request<{ tenantId: string }>, res: express.Response) => {
     const tenantId = req.params.tenantId
     const origins = Array.isArray(req.body?.origins) ? (req.body.origins as string[]) : undefined
     const graceSeconds = Number(req.query.graceSeconds ?? 0)
@@ -44,11 +53,12 @@ export function adminApp({ store, iterations = 600_000 }: WidgetAppsOptions) {
     store.set(tenantId, [fresh, ...(kept as WidgetRecordInput[])])
     // the only time the key exists outside the caller's hands: the store keeps its hash
     res.status(201).json({ tenantId, key, graceSeconds })
-  })
+  }
   app.delete('/tenants/:tenantId/keys', (req, res) => {
     store.delete(req.params.tenantId)
     res.status(204).end()
   })
+  app.use(notFound, jsonErrors('widget admin API'))
   return app
 }
 
@@ -74,6 +84,7 @@ export function runtimeApp({ store }: WidgetAppsOptions) {
       greeting: 'Hello from the widget runtime',
     })
   })
+  app.use(notFound, jsonErrors('widget runtime API'))
   return { app, widgetKey }
 }
 
@@ -96,5 +107,6 @@ window.loadWidget = load
 document.getElementById('load').onclick = () => load(document.getElementById('tenant').value, document.getElementById('key').value)
 </script>`)
   })
+  app.use(jsonErrors('widget page'))
   return app
 }

@@ -3,6 +3,7 @@
  * instances, in a schema of its own so it never meets another test's tables.
  */
 import { readFile } from 'node:fs/promises'
+import net, { type AddressInfo } from 'node:net'
 import pg from 'pg'
 import { createClient } from 'redis'
 import request from 'supertest'
@@ -44,7 +45,7 @@ describe.skipIf(skip)('examples/widget-platform', () => {
     delete process.env.ADMIN_KEY
   })
 
-  async function platform(bus: 'redis' | 'postgres') {
+  async function platform(bus: 'redis' | 'postgres', admin: Partial<Parameters<typeof adminApp>[0]> = {}) {
     const redisChannel = uniqueName('kw:example')
     const runtimes = await Promise.all(
       [1, 2].map(async (n) => {
@@ -63,7 +64,9 @@ describe.skipIf(skip)('examples/widget-platform', () => {
       }),
     )
     const announce = bus === 'redis' ? redisInvalidation({ publisher, channel: redisChannel }) : undefined
-    const admin = request(adminApp({ pool, iterations: 1_000, ...(announce ? { announce } : {}) }))
+    const adminRequest = request(
+      adminApp({ pool, iterations: 1_000, ...(announce ? { announce } : {}), ...admin }),
+    )
     const call = (runtime: (typeof runtimes)[number], tenant: string, key: string) =>
       runtime.get('/widget/config').set('X-Tenant-Id', tenant).set('X-Widget-Key', key)
     /** Every runtime answers `status` for the key, within a second (the bus's message may still be on its way). */
@@ -78,10 +81,13 @@ describe.skipIf(skip)('examples/widget-platform', () => {
         ),
       )
     const createKey = async (tenant: string) => {
-      const res = await admin.put(`/tenants/${tenant}/widget-key`).set('X-Worker-Key', ADMIN).expect(201)
+      const res = await adminRequest
+        .put(`/tenants/${tenant}/widget-key`)
+        .set('X-Worker-Key', ADMIN)
+        .expect(201)
       return secret(res.body.key as string)
     }
-    return { runtimes, admin, call, everywhere, createKey }
+    return { runtimes, admin: adminRequest, call, everywhere, createKey, announce }
   }
 
   it('creates, rotates and revokes a key through the admin API, seen by both runtimes over Redis', async () => {
@@ -106,5 +112,88 @@ describe.skipIf(skip)('examples/widget-platform', () => {
     for (const runtime of runtimes) await call(runtime, 'globex', key).expect(200)
     await pool.query(`UPDATE tenant_settings SET widget_api_key_hash = NULL WHERE tenant_id = 'globex'`)
     await everywhere('globex', key, 401)
+  })
+
+  describe('with Redis down for the admin API', () => {
+    /** A port nothing listens on: connections to it are refused at once. */
+    async function closedPort(): Promise<number> {
+      const server = net.createServer()
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+      const { port } = server.address() as AddressInfo
+      await new Promise((resolve) => server.close(resolve))
+      return port
+    }
+
+    /** Never connected (publish fails at once), or reconnecting (publish queues and never answers). */
+    async function brokenPublisher(mode: 'never connected' | 'reconnecting') {
+      const client = createClient({
+        url: `redis://127.0.0.1:${await closedPort()}`,
+        socket: { reconnectStrategy: () => 50, connectTimeout: 200 },
+      })
+      client.on('error', () => {})
+      if (mode === 'reconnecting') client.connect().catch(() => {})
+      closers.push(() => client.destroy())
+      return client
+    }
+
+    const isJsonWithoutTrace = (res: request.Response) => {
+      expect(res.type).toBe('application/json')
+      expect(res.text).not.toMatch(/<(?:!doctype|html|pre)|\n\s+at /i)
+    }
+
+    it.each(['never connected', 'reconnecting'] as const)(
+      'still hands over a rotated key, says it was not announced, and answers a revocation with 202 (publisher %s)',
+      async (mode) => {
+        const { runtimes, call, createKey } = await platform('redis')
+        const first = await createKey('initech')
+        for (const runtime of runtimes) await call(runtime, 'initech', first).expect(200)
+
+        const publisher = await brokenPublisher(mode)
+        const broken = request(
+          adminApp({
+            pool,
+            iterations: 1_000,
+            announce: redisInvalidation({ publisher, channel: uniqueName('kw:down') }),
+            announceTimeout: 200,
+          }),
+        )
+        const rotated = await broken.put('/tenants/initech/widget-key').set('X-Worker-Key', ADMIN)
+        isJsonWithoutTrace(rotated)
+        expect(rotated.status).toBe(201)
+        const second = secret(rotated.body.key as string)
+        expect(rotated.body).toMatchObject({ tenantId: 'initech', announced: false })
+        expect(rotated.body.warning).toMatch(/could not be told.*recordTtl/)
+        // stored, and usable at once on every runtime: a key that fails a cached record makes it re-read
+        const { rows } = await pool.query(
+          "SELECT widget_api_key_hash FROM tenant_settings WHERE tenant_id = 'initech'",
+        )
+        expect(rows[0]?.widget_api_key_hash).toMatch(/^\$pbkdf2-sha256\$/)
+        for (const runtime of runtimes) await call(runtime, 'initech', second).expect(200)
+
+        const revoked = await broken.delete('/tenants/initech/widget-key').set('X-Worker-Key', ADMIN)
+        isJsonWithoutTrace(revoked)
+        expect(revoked.status).toBe(202)
+        expect(revoked.body).toMatchObject({ tenantId: 'initech', revoked: true, announced: false })
+        expect(revoked.body.warning).toMatch(/Repeat the DELETE/)
+      },
+    )
+
+    it('answers JSON, never a stack trace, when the database is down or the route unknown', async () => {
+      const down = new pg.Pool({
+        connectionString: `postgres://postgres@127.0.0.1:${await closedPort()}/test`,
+        connectionTimeoutMillis: 500,
+      })
+      down.on('error', () => {})
+      closers.push(() => down.end())
+      const admin = request(adminApp({ pool: down, iterations: 1_000 }))
+      const put = await admin.put('/tenants/acme/widget-key').set('X-Worker-Key', ADMIN)
+      isJsonWithoutTrace(put)
+      expect(put.status).toBe(503)
+      expect(put.headers['retry-after']).toBe('5')
+      expect(put.body).toMatchObject({ code: 'store_unavailable' })
+      const unknown = await admin.get('/tenants/acme/widget-key/nope').set('X-Worker-Key', ADMIN)
+      isJsonWithoutTrace(unknown)
+      expect(unknown.status).toBe(404)
+    })
   })
 })

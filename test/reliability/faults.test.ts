@@ -33,6 +33,17 @@ const SLOW_DELAY = 3000
 const REQUESTS_DURING_FAULT = 6
 /** Longest a guard may take to answer once the fault is over, before the test gives up. */
 const RECOVERY_LIMIT = 10_000
+/**
+ * Bounds on measured times, at least four times what is typical here (answers 2–7 ms past the
+ * timeout, recovery at most a second past the cooldown or the record hold), so that a loaded
+ * machine does not fail them and a timeout that is not enforced (3000 ms) or a guard that never
+ * recovers still does. The figures themselves are in results/faults.md.
+ */
+const ANSWER_MARGIN = 1500
+const BEARER_RECOVERY_LIMIT = 4 * (BREAKER.cooldown + 20)
+const STORE_RECOVERY_LIMIT = 4_000
+// a failing key resolver is asked again after its one-second floor
+const RESOLVER_RECOVERY_LIMIT = 4 * 1_000
 
 interface Answer {
   status: number
@@ -207,8 +218,8 @@ describe('faults fail closed and recover', () => {
         if (mode === 'malformed') expect(breakerAnswers.length, 'the circuit stayed closed').toBe(0)
         else expect(breakerAnswers.length, 'the circuit opened').toBeGreaterThan(0)
         expect(cached.status, 'a token checked before the fault is still served').toBe(200)
-        expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(BEARER_TIMEOUT + 1000)
-        expect(recoverMs).toBeLessThan(BREAKER.cooldown + 2000)
+        expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(BEARER_TIMEOUT + ANSWER_MARGIN)
+        expect(recoverMs).toBeLessThan(BEARER_RECOVERY_LIMIT)
         expect(after.map((a) => a.status)).toEqual([401, 401])
       } finally {
         auth.fault(undefined)
@@ -273,8 +284,8 @@ describe('faults fail closed and recover', () => {
           if (expected === 503) expect(Number(answer.retryAfter)).toBeGreaterThanOrEqual(1)
         }
         expect(cached.status, 'a tenant whose record is cached is still served').toBe(200)
-        expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(STORE_TIMEOUT + 1000)
-        expect(recoverMs).toBeLessThan(2000)
+        expect(Math.max(...answers.map((a) => a.ms))).toBeLessThan(STORE_TIMEOUT + ANSWER_MARGIN)
+        expect(recoverMs).toBeLessThan(STORE_RECOVERY_LIMIT)
         expect(after.status).toBe(401)
       } finally {
         await app.close()
@@ -331,9 +342,8 @@ describe('faults fail closed and recover', () => {
         // a wrong key makes the guard re-resolve, which fails: "cannot decide", never "yes"
         expect(wrong.status, show(wrong)).toBe(503)
         expect(wrong.code).toBe('auth_unavailable')
-        // a failing resolver is asked again after a second (RETRY_FAILED_RESOLVE_AFTER); the
-        // bound leaves room for a loaded machine
-        expect(recoverMs).toBeLessThan(4000)
+        // a failing resolver is asked again after a second (requireWorkerKey's floor)
+        expect(recoverMs).toBeLessThan(RESOLVER_RECOVERY_LIMIT)
         expect(after.status).toBe(401)
       } finally {
         await app.close()

@@ -149,7 +149,13 @@ describe('no raw secret leaks', () => {
     expect(await get('/bearer', { authorization: `Bearer ${forged}x` })).toBe(503)
     auth.fault(undefined)
 
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // the server's output travels through a pipe: wait for it rather than for a fixed time
+    for (
+      let waited = 0;
+      waited < 10_000 && !['event ', 'error ', 'log '].every((m) => output.includes(m));
+      waited += 25
+    )
+      await new Promise((resolve) => setTimeout(resolve, 25))
     expect(output, 'the server printed logs, events and errors').toContain('event ')
     expect(output).toContain('error ')
     expect(output).toContain('log ')

@@ -211,8 +211,10 @@ describe.each(expressVersions)('verifyWidgetKey ($name)', ({ express }) => {
     const refused = answers.filter((r) => r.status === 503)
     expect(refused.length).toBeGreaterThan(0)
     expect(refused[0]?.headers['retry-after']).toBe('1')
-    // a synchronous PBKDF2 of 50 000 iterations alone blocks for tens of ms; 200 of them for seconds
-    expect(histogram.max / 1e6).toBeLessThan(250)
+    // A synchronous PBKDF2 of 50 000 iterations alone blocks for tens of ms, 200 of them for
+    // seconds. The bound is four times the old 250 ms, so a loaded machine's preemption (one
+    // stall of a few hundred ms) cannot fail it; the 503s above show the bound was reached.
+    expect(histogram.max / 1e6).toBeLessThan(1000)
   })
 
   it('answers a CORS preflight itself, and refuses origins not allowed for the tenant', async () => {

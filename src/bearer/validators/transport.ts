@@ -1,7 +1,6 @@
 import { describeValue } from '../../core/credentials.js'
 import { KeywardError, type KeywardReason } from '../../core/errors.js'
 import { foreignErrorName } from '../../core/foreign-error.js'
-import { positiveInteger, positiveNumber } from '../../core/options.js'
 import { envVariablesOf } from '../../worker-key/from-env.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 

@@ -4,6 +4,10 @@
  * each of `tenants` tenants one of their records, verifies the first `warmTenants` once (their
  * keys are then cached), serves `verifyWidgetKey` on 127.0.0.1, and reports its event-loop
  * delay, the guard's counters and its heap when asked.
+ *
+ * With `control: true` it is the same Express server without keyward: the route answers every
+ * request as a valid one would be. Flooded alongside, it measures what the machine does to any
+ * event loop meanwhile, so that the guard is judged by what it adds.
  */
 
 import type { AddressInfo } from 'node:net'
@@ -19,6 +23,8 @@ export interface HostileServerConfig {
   keys: number
   warmTenants: number
   maxHashesInFlight: number
+  /** Serve the route without any guard (the control). */
+  control?: boolean
 }
 
 export type HostileServerMessage =
@@ -47,7 +53,27 @@ new PerformanceObserver((list) => {
   if (measuring) for (const entry of list.getEntries()) gcMax = Math.max(gcMax, entry.duration)
 }).observe({ entryTypes: ['gc'] })
 
+function listen(app: express.Express, keys: string[]) {
+  const server = app.listen(0, '127.0.0.1', () => {
+    const message: HostileServerMessage = {
+      type: 'ready',
+      port: (server.address() as AddressInfo).port,
+      keys,
+    }
+    process.send?.(message)
+  })
+}
+
 async function start(config: HostileServerConfig) {
+  if (config.control) {
+    const app = express()
+    app.get('/', (_req, res) => {
+      res.json({ ok: true })
+    })
+    stats = () => ({})
+    listen(app, [])
+    return
+  }
   const created = await Promise.all(
     Array.from({ length: config.keys }, () => createWidgetKey({ iterations: config.iterations })),
   )
@@ -80,14 +106,10 @@ async function start(config: HostileServerConfig) {
   app.get('/', guard, (_req, res) => {
     res.json({ ok: true })
   })
-  const server = app.listen(0, '127.0.0.1', () => {
-    const message: HostileServerMessage = {
-      type: 'ready',
-      port: (server.address() as AddressInfo).port,
-      keys: created.map((c) => c.key),
-    }
-    process.send?.(message)
-  })
+  listen(
+    app,
+    created.map((c) => c.key),
+  )
 }
 
 process.on(
