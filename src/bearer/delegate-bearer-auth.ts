@@ -4,6 +4,7 @@ import { allow, type CacheState, type Decision, deny, failure } from '../core/de
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { publishDecision } from '../core/events.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
+import { foreignErrorName as errorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import {
   optionNames,
@@ -17,7 +18,7 @@ import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../e
 import { parseAuthorization } from './authorization-header.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
 import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
-import { errorName, failedBeforeSending, foreignCause } from './validators/transport.js'
+import { failedBeforeSending, foreignCause } from './validators/http-failures.js'
 import type { InactiveReason, TokenValidator } from './validators/types.js'
 import { bearerChallenge, realmOption } from './www-authenticate.js'
 

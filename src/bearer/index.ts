@@ -7,9 +7,9 @@ export {
 } from './delegate-bearer-auth.js'
 export { type RequireScopesOptions, requireScopes } from './scopes.js'
 export { type HttpValidatorOptions, type HttpValidatorResponse, httpValidator } from './validators/http.js'
+export type { TransportOptions } from './validators/http-client.js'
 export { type IntrospectionValidatorOptions, introspectionValidator } from './validators/introspection.js'
 export { type JwtValidatorOptions, jwtValidator } from './validators/jwt.js'
-export type { TransportOptions } from './validators/transport.js'
 export type {
   ActiveToken,
   InactiveReason,

@@ -1,6 +1,8 @@
 import { Client } from 'undici'
+import { isObject, parseJson } from '../bearer/validators/answer-fields.js'
 import { interpretContractAnswer } from '../bearer/validators/http.js'
-import { errorName, isObject, parseJson, safeUrl } from '../bearer/validators/transport.js'
+import { safeUrl } from '../bearer/validators/service-url.js'
+import { foreignErrorName as errorName } from '../core/foreign-error.js'
 
 /** The points of the `httpValidator` contract a live service is checked against. */
 export type ContractPoint =

@@ -1,6 +1,5 @@
+import { markEnvSource } from '../core/settings.js'
 import type { KeyList, KeyResolver } from './key-resolver.js'
-
-const SOURCE = Symbol.for('keyward.fromEnv')
 
 /**
  * A key resolver that reads environment variables when it is called (at request time, never
@@ -23,22 +22,5 @@ export function fromEnv(...names: string[]): KeyResolver & { readonly variables:
     }
     return keys
   }
-  Object.defineProperty(resolve, SOURCE, { value: variables })
-  return Object.assign(resolve, { variables })
-}
-
-/** The variables a resolver made by {@link fromEnv} reads, for error messages. */
-export function envVariablesOf(resolver: unknown): readonly string[] | undefined {
-  if (typeof resolver !== 'function') return undefined
-  return (resolver as unknown as Record<symbol, readonly string[] | undefined>)[SOURCE]
-}
-
-/** "WORKER_KEY is unset or blank in this process" / "none of A, B is set ..." */
-export function describeUnsetSource(resolver: unknown, what: string): string {
-  const variables = envVariablesOf(resolver)
-  if (variables === undefined) return `the ${what} resolver returned no key`
-  if (variables.length === 1) {
-    return `${variables[0]} is unset or blank in this process — check how the process is started (env file, container env, systemd unit)`
-  }
-  return `none of ${variables.join(', ')} is set in this process — check how the process is started`
+  return Object.assign(markEnvSource(resolve, variables), { variables })
 }

@@ -1,6 +1,21 @@
 import { Pool } from 'undici'
 import { positiveInteger, positiveNumber } from '../../core/options.js'
-import { type TransportOptions, transportFailure } from './transport.js'
+import { transportFailure } from './http-failures.js'
+
+/** Connection options shared by the HTTP-based validators. */
+export interface TransportOptions {
+  /**
+   * Longest wait for the service's response headers, and then for its body, ms. Default 5000.
+   * On expiry the request is answered 503 `validator_timeout`.
+   */
+  timeout?: number
+  /** Longest wait for a TCP (and TLS) connection, ms. Default 2000: a host that does not accept within that is down. */
+  connectTimeout?: number
+  /** Most connections kept open to one origin. Default 32. */
+  connections?: number
+  /** How long an idle keep-alive connection is kept, ms. Default 30 000. */
+  keepAliveTimeout?: number
+}
 
 /** Largest answer read from an auth service; anything bigger is not a token verdict. */
 const MAX_RESPONSE_BYTES = 1024 * 1024

@@ -1,22 +1,13 @@
 import { KeywardError } from '../../core/errors.js'
 import { fingerprint } from '../../core/fingerprint.js'
 import { optionNames, refuseUnknownOptions } from '../../core/options.js'
+import { readSetting, settingOption } from '../../core/settings.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
-import { transport } from './http-client.js'
-import {
-  epochSeconds,
-  isObject,
-  parseJson,
-  readinessFloor,
-  readSetting,
-  safeUrl,
-  serviceUrl,
-  settingOption,
-  statusFailure,
-  strictScopes,
-  type TransportOptions,
-  unavailable,
-} from './transport.js'
+import { epochSeconds, isObject, parseJson, strictScopes } from './answer-fields.js'
+import { type TransportOptions, transport } from './http-client.js'
+import { statusFailure, unavailable } from './http-failures.js'
+import { readinessFloor } from './readiness-floor.js'
+import { safeUrl, serviceUrl } from './service-url.js'
 import type { TokenResult, TokenValidator } from './types.js'
 
 const NAME = 'introspectionValidator'

@@ -8,17 +8,12 @@ import {
   jwtVerify,
 } from 'jose'
 import { KeywardError } from '../../core/errors.js'
+import { foreignErrorName as errorName } from '../../core/foreign-error.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../../core/options.js'
-import {
-  dateFrom,
-  errorName,
-  isObject,
-  markUnsent,
-  readinessFloor,
-  safeUrl,
-  scopesFrom,
-  unavailable,
-} from './transport.js'
+import { dateFrom, isObject, scopesFrom } from './answer-fields.js'
+import { markUnsent, unavailable } from './http-failures.js'
+import { readinessFloor } from './readiness-floor.js'
+import { safeUrl } from './service-url.js'
 import type { InactiveReason, TokenResult, TokenValidator } from './types.js'
 
 const NAME = 'jwtValidator'
