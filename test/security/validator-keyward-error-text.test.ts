@@ -66,6 +66,21 @@ describe.each(expressVersions)(
       expect(text).not.toContain(token)
     })
 
+    it('keeps a KeywardError of another code out of the cause it becomes', async () => {
+      const token = secret('kwt_token-quoted-in-a-keyward-error-04')
+      const validator: TokenValidator = async (presented) => {
+        throw new KeywardError({
+          code: 'invalid_token',
+          reason: 'token_inactive',
+          message: `no ${presented}`,
+        })
+      }
+      const { res, error, text } = await printed(validator, token)
+      expect(res.status).toBe(503)
+      expect(error.reason).toBe('validator_failed')
+      expect(text).not.toContain(token)
+    })
+
     it("does not pass on the message of a KeywardError from the validator's ready()", async () => {
       const quoted = secret('kwt_secret-quoted-by-a-ready-check-03')
       const validator = Object.assign(async () => ({ active: false as const }), {
