@@ -6,6 +6,7 @@ import {
   dateFrom,
   epochSeconds,
   isObject,
+  ownValidator,
   parseJson,
   readinessFloor,
   readSetting,
@@ -168,6 +169,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
     }
   }
 
+  ownValidator(validate)
   return Object.assign(validate, {
     ready: probe,
     cacheKey: (req: IncomingMessage) => clientIp(req) ?? '',

@@ -5,6 +5,7 @@ import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import {
   epochSeconds,
   isObject,
+  ownValidator,
   parseJson,
   readinessFloor,
   readSetting,
@@ -143,6 +144,7 @@ export function introspectionValidator(
     return verdictOf(body, audiences)
   }
 
+  ownValidator(validate)
   return Object.assign(validate, {
     // a made-up token: the answer must be a well-formed "active": false, which also proves
     // that the server accepts our client credentials

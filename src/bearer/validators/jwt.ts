@@ -14,6 +14,7 @@ import {
   errorName,
   isObject,
   markUnsent,
+  ownValidator,
   readinessFloor,
   safeUrl,
   scopesFrom,
@@ -191,6 +192,7 @@ export function jwtValidator(options: JwtValidatorOptions): TokenValidator {
     }
   }
 
+  ownValidator(validate)
   return Object.assign(validate, { ready: keys.ready })
 }
 
