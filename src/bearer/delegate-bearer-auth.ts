@@ -4,7 +4,7 @@ import { allow, type CacheState, type Decision, deny, failure } from '../core/de
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { publishDecision } from '../core/events.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
-import { foreignErrorName as errorName } from '../core/foreign-error.js'
+import { foreignErrorName as errorName, ForeignError } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import {
   optionNames,
@@ -19,6 +19,7 @@ import { parseAuthorization } from './authorization-header.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
 import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
 import { failedBeforeSending, foreignCause } from './validators/http-failures.js'
+import { isOwnValidator } from './validators/own-validator.js'
 import type { InactiveReason, TokenValidator } from './validators/types.js'
 import { bearerChallenge, realmOption } from './www-authenticate.js'
 
@@ -165,6 +166,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     throw new TypeError(`${NAME}: "credentialsRequired" must be a boolean`)
   }
   const credentialsRequired = options.credentialsRequired !== false
+  const own = isOwnValidator(validator)
   const realm = realmOption(options.realm ?? 'api', NAME)
   const clock = options.clock ?? performance
   const timeout = positiveNumber(options.timeout ?? 5000, 'timeout', NAME)
@@ -256,7 +258,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       if (verdict.active) cache.noteAccepted(digest)
       return verdict
     } catch (cause) {
-      const error = cannotDecide(cause, controller.signal)
+      const error = cannotDecide(cause, controller.signal, own)
       counters.failures++
       if (controller.signal.reason instanceof ClientsGone || !OUTAGES.has(error.reason)) {
         breaker?.abandon(admission.probe)
@@ -289,7 +291,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       )
       return judge(verdict, keyFingerprint, stale !== undefined && !coalesced ? 'refresh' : 'miss')
     } catch (cause) {
-      const error = KeywardError.is(cause) ? cause : cannotDecide(cause, undefined)
+      const error = KeywardError.is(cause) ? cause : cannotDecide(cause, undefined, own)
       // only an outage of the service itself: a 4xx or an unreadable answer may be about this
       // very token, whose holder must not get its old "yes" back by provoking one
       if (stale !== undefined && (OUTAGES.has(error.reason) || error.reason === 'circuit_open')) {
@@ -333,7 +335,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       try {
         await validator.ready()
       } catch (cause) {
-        throw KeywardError.is(cause) ? cause : cannotDecide(cause, undefined)
+        throw cannotDecide(cause, undefined, own)
       }
     },
     invalidate(id?: string) {
@@ -445,7 +447,7 @@ function thrown(error: KeywardError): never {
 }
 
 /** Any way of not deciding, as a KeywardError: 500 for our own misconfiguration, else 503. */
-function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardError {
+function cannotDecide(cause: unknown, signal: AbortSignal | undefined, own: boolean): KeywardError {
   const reason = signal?.aborted ? signal.reason : cause
   if (reason instanceof ValidatorTimeout) {
     return new KeywardError({
@@ -460,11 +462,12 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardE
     KeywardError.is(cause) &&
     (cause.code === 'server_misconfigured' || cause.code === 'auth_unavailable')
   ) {
-    if (cause.code === 'auth_unavailable' && cause.headers['Retry-After'] === undefined) {
+    const retryMissing = cause.code === 'auth_unavailable' && cause.headers['Retry-After'] === undefined
+    if (retryMissing || !own) {
       return new KeywardError({
         code: cause.code,
         reason: cause.reason,
-        headers: { ...cause.headers, 'Retry-After': '1' },
+        headers: retryMissing ? { ...cause.headers, 'Retry-After': '1' } : { ...cause.headers },
         // a custom validator's KeywardError is foreign too: its message may quote the token
         message: `${NAME}: the validator could not decide (${cause.reason})`,
         middleware: NAME,
@@ -479,7 +482,7 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined): KeywardE
     headers: { 'Retry-After': '1' },
     message: `${NAME}: the validator threw (${errorName(reason)})`,
     middleware: NAME,
-    cause: foreignCause(reason),
+    cause: KeywardError.is(reason) && !own ? new ForeignError(reason) : foreignCause(reason),
   })
 }
 

@@ -40,6 +40,20 @@ export interface TokenCacheOptions {
 
 const FINGERPRINT = /^kw_[0-9a-f]{12}$/
 
+/**
+ * Most accepted verdicts one token holds at once, one per request key (client address). The
+ * address may come from `X-Forwarded-For`, which the caller writes: without a bound, one valid
+ * token sent with a new address each time would fill the cache and evict every other session.
+ * 32 is far more addresses than one client uses within `cacheTtl`.
+ */
+const MAX_KEYS_PER_TOKEN = 32
+
+/** The token part of a cache key: the digest, before the request key. */
+function tokenOf(key: string): string {
+  const end = key.indexOf('\u0000')
+  return end < 0 ? key : key.slice(0, end)
+}
+
 interface Flight {
   promise: Promise<Verdict>
   controller: AbortController
@@ -64,20 +78,30 @@ export class TokenCache {
   // breaker trusts a failure of such a token as evidence of an outage (junk cannot forge one)
   private readonly acceptedBefore: LRUCache<string, true>
   private readonly inflight = new Map<string, Flight>()
+  // the accepted cache keys of each token, oldest first, to hold it to MAX_KEYS_PER_TOKEN
+  private readonly keysOfToken = new Map<string, Set<string>>()
   // bumped by invalidate(): a validation that started before a revocation must not re-cache
   // the verdict the revocation just dropped
   private generation = 0
   readonly counters = { hits: 0, misses: 0, refreshes: 0, stale: 0, coalesced: 0 }
 
   constructor(private readonly options: TokenCacheOptions) {
-    const lru = (max: number) =>
+    const lru = (max: number, dispose?: (key: string) => void) =>
       new LRUCache<string, CachedVerdict>({
         max,
         perf: options.clock,
         // no cached "now": the injected clock is the only source of time, fake or real
         ttlResolution: 0,
+        ...(dispose === undefined
+          ? {}
+          : { dispose: (_value, key, reason) => (reason === 'set' ? undefined : dispose(key)) }),
       })
-    this.accepted = lru(options.max)
+    this.accepted = lru(options.max, (key) => {
+      const token = tokenOf(key)
+      const keys = this.keysOfToken.get(token)
+      keys?.delete(key)
+      if (keys?.size === 0) this.keysOfToken.delete(token)
+    })
     this.refused = lru(options.negativeMax)
     this.acceptedBefore = new LRUCache<string, true>({ max: options.max })
   }
@@ -195,7 +219,19 @@ export class TokenCache {
     if (fresh <= 0 && lifetime <= 0) return
     const freshUntil = now + Math.max(fresh, 0)
     const staleUntil = now + lifetime
-    const entries = verdict.active ? this.accepted : this.refused
-    entries.set(key, { verdict, fingerprint, freshUntil, staleUntil }, { ttl: Math.ceil(lifetime) })
+    if (!verdict.active) {
+      this.refused.set(key, { verdict, fingerprint, freshUntil, staleUntil }, { ttl: Math.ceil(lifetime) })
+      return
+    }
+    const token = tokenOf(key)
+    let keys = this.keysOfToken.get(token)
+    if (keys === undefined) {
+      keys = new Set()
+      this.keysOfToken.set(token, keys)
+    }
+    // a token beyond its share gives up its own oldest verdict, never another session's
+    if (keys.size >= MAX_KEYS_PER_TOKEN) this.accepted.delete(keys.values().next().value!)
+    keys.add(key)
+    this.accepted.set(key, { verdict, fingerprint, freshUntil, staleUntil }, { ttl: Math.ceil(lifetime) })
   }
 }

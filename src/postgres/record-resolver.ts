@@ -15,7 +15,10 @@ export interface PgRecordResolverOptions {
   pool: PgQueryable
   /**
    * Your own SQL, with `$1` as the tenant id (the only parameter; the id is never spliced into
-   * the text). Each row is one record, so several rows are a rotation grace period. The record
+   * the text). If the tenant column is not text (integer, uuid, citext), compare its text form
+   * too, e.g. `WHERE tenant_id::text = $1::text AND tenant_id = $1::text::integer` (the second
+   * term keeps the index in use): otherwise `042` and `42`, or a uuid in upper case, are cached
+   * as different tenants that invalidation, naming the printed form, does not reach. Each row is one record, so several rows are a rotation grace period. The record
    * is the column named `record`, or else the first column; it may be `json`/`jsonb` (an object,
    * or an array of records) or text in any format `parseHashRecord` reads. Optional columns
    * `expires_at` (timestamp) and `origins` (`text[]` or a JSON array) are passed on.
@@ -55,6 +58,10 @@ const OPTION_NAMES = optionNames<PgRecordResolverOptions>()(
  * A `records` resolver for `verifyWidgetKey` that reads a tenant's hash record(s) from Postgres
  * with one parameterised query, through the pool you already have.
  *
+ * The tenant id must be the tenant column's value as Postgres prints it (`column::text`): `042`
+ * for an integer 42, or an upper-case uuid, is no tenant, since the guard caches by the id's text
+ * and invalidation names the printed form.
+ *
  * No rows, or only `NULL` records, is "no such tenant" (`null`, answered 401 like a wrong key).
  * A tenant id the tenant column's type cannot hold (`'abc'` for a `uuid` or `integer` column,
  * SQLSTATE 22P02 / 22003) is also "no such tenant", so a garbage header is a 401, not an outage.
@@ -77,13 +84,14 @@ export function pgRecordResolver(options: PgRecordResolverOptions): PgRecordReso
   if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function') {
     throw new TypeError(`${NAME}: "pool" must be a pg.Pool or pg.Client (something with query(text, values))`)
   }
-  const sql = options.query === undefined ? defaultQuery(options) : customQuery(options)
+  const custom = options.query !== undefined
+  const sql = custom ? customQuery(options) : defaultQuery(options)
 
   return async (tenantId, context) => {
     context?.signal?.throwIfAborted()
     let rows: unknown[]
     try {
-      ;({ rows } = await pool.query(sql, [tenantId]))
+      ;({ rows } = await pool.query(sql, custom ? [tenantId] : [tenantId, tenantId]))
     } catch (error) {
       if (isUnrepresentableTenantId(error)) return null
       throw error
@@ -98,7 +106,10 @@ function defaultQuery(options: PgRecordResolverOptions): string {
   const table = quoteIdentifier(options.table ?? 'tenant_settings', 'table', NAME, true)
   const column = quoteIdentifier(options.column ?? 'widget_api_key_hash', 'column', NAME)
   const tenantColumn = quoteIdentifier(options.tenantColumn ?? 'tenant_id', 'tenantColumn', NAME)
-  return `SELECT ${column} AS record FROM ${table} WHERE ${tenantColumn} = $1`
+  // the column's type may read many texts as one value (042 and 42, a uuid in upper case): each
+  // would be a cache entry of its own that an invalidation, naming the id as Postgres prints it,
+  // never reaches; so only the printed form names the tenant
+  return `SELECT ${column} AS record FROM ${table} WHERE ${tenantColumn} = $1 AND ${tenantColumn}::text = $2`
 }
 
 function customQuery(options: PgRecordResolverOptions): string {

@@ -6,6 +6,7 @@ import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import { dateFrom, epochSeconds, isObject, parseJson, strictScopes } from './answer-fields.js'
 import { type TransportOptions, transport } from './http-client.js'
 import { statusFailure, unavailable } from './http-failures.js'
+import { ownValidator } from './own-validator.js'
 import { readinessFloor } from './readiness-floor.js'
 import { safeUrl, serviceUrl } from './service-url.js'
 import type { TokenResult, TokenValidator } from './types.js'
@@ -158,6 +159,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
     }
   }
 
+  ownValidator(validate)
   return Object.assign(validate, {
     ready: probe,
     cacheKey: (req: IncomingMessage) => clientIp(req) ?? '',

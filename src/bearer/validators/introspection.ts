@@ -6,6 +6,7 @@ import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import { epochSeconds, isObject, parseJson, strictScopes } from './answer-fields.js'
 import { type TransportOptions, transport } from './http-client.js'
 import { statusFailure, unavailable } from './http-failures.js'
+import { ownValidator } from './own-validator.js'
 import { readinessFloor } from './readiness-floor.js'
 import { safeUrl, serviceUrl } from './service-url.js'
 import type { TokenResult, TokenValidator } from './types.js'
@@ -134,6 +135,7 @@ export function introspectionValidator(
     return verdictOf(body, audiences)
   }
 
+  ownValidator(validate)
   return Object.assign(validate, {
     // a made-up token: the answer must be a well-formed "active": false, which also proves
     // that the server accepts our client credentials

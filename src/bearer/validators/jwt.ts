@@ -12,6 +12,7 @@ import { foreignErrorName as errorName } from '../../core/foreign-error.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../../core/options.js'
 import { dateFrom, isObject, scopesFrom } from './answer-fields.js'
 import { markUnsent, unavailable } from './http-failures.js'
+import { ownValidator } from './own-validator.js'
 import { readinessFloor } from './readiness-floor.js'
 import { safeUrl } from './service-url.js'
 import type { InactiveReason, TokenResult, TokenValidator } from './types.js'
@@ -186,6 +187,7 @@ export function jwtValidator(options: JwtValidatorOptions): TokenValidator {
     }
   }
 
+  ownValidator(validate)
   return Object.assign(validate, { ready: keys.ready })
 }
 
