@@ -1,5 +1,6 @@
 export * from './bearer/index.js'
 export type { BearerAuth, KeywardAuth, WidgetAuth, WorkerAuth } from './core/auth.js'
+export type { Clock } from './core/clock.js'
 export { findDigest, matchesDigest } from './core/compare.js'
 export { extractCredential, MAX_CREDENTIAL_LENGTH } from './core/credentials.js'
 export type { CacheState, Decision } from './core/decision.js'
@@ -19,7 +20,6 @@ export {
 export { fingerprint } from './core/fingerprint.js'
 export { ForeignError } from './core/foreign-error.js'
 export type { GuardControls, GuardOptions, GuardStats } from './core/guard.js'
-export type { Clock } from './core/resolver-cache.js'
 export { keywardErrorHandler } from './express/error-handler.js'
 export type { Guard, GuardRequest } from './express/guard.js'
 export {

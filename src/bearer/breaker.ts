@@ -1,4 +1,4 @@
-import type { Clock } from '../core/resolver-cache.js'
+import type { Clock } from '../core/clock.js'
 
 /** Options of the circuit breaker in front of a token validator. */
 export interface CircuitBreakerOptions {

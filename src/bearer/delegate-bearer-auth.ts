@@ -1,4 +1,6 @@
 import type { KeywardAuth } from '../core/auth.js'
+import { cannotDecide, DEFAULT_RETRY_AFTER } from '../core/cannot-decide.js'
+import type { Clock } from '../core/clock.js'
 import type { HeaderValue } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
@@ -13,7 +15,6 @@ import {
   refuseUnknownOptions,
   renamedOption,
 } from '../core/options.js'
-import type { Clock } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
 import { parseAuthorization } from './authorization-header.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
@@ -258,7 +259,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       if (verdict.active) cache.noteAccepted(digest)
       return verdict
     } catch (cause) {
-      const error = cannotDecide(cause, controller.signal, own)
+      const error = validatorFailure(cause, controller.signal, own)
       counters.failures++
       if (controller.signal.reason instanceof ClientsGone || !OUTAGES.has(error.reason)) {
         breaker?.abandon(admission.probe)
@@ -291,7 +292,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       )
       return judge(verdict, keyFingerprint, stale !== undefined && !coalesced ? 'refresh' : 'miss')
     } catch (cause) {
-      const error = KeywardError.is(cause) ? cause : cannotDecide(cause, undefined, own)
+      const error = KeywardError.is(cause) ? cause : validatorFailure(cause, undefined, own)
       // only an outage of the service itself: a 4xx or an unreadable answer may be about this
       // very token, whose holder must not get its old "yes" back by provoking one
       if (stale !== undefined && (OUTAGES.has(error.reason) || error.reason === 'circuit_open')) {
@@ -335,7 +336,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       try {
         await validator.ready()
       } catch (cause) {
-        throw cannotDecide(cause, undefined, own)
+        throw validatorFailure(cause, undefined, own)
       }
     },
     invalidate(id?: string) {
@@ -385,12 +386,11 @@ function otherScheme(raw: HeaderValue): 'other_scheme' | undefined {
  */
 function checkVerdict(result: unknown, token: string): Verdict {
   const bad = (what: string) =>
-    new KeywardError({
-      code: 'auth_unavailable',
-      reason: 'validator_bad_response',
-      headers: { 'Retry-After': '1' },
-      message: `${NAME}: the validator resolved with ${what}; expected { active: true, ... } or { active: false }`,
-    })
+    cannotDecide(
+      'validator_bad_response',
+      `${NAME}: the validator resolved with ${what}; expected { active: true, ... } or { active: false }`,
+      { middleware: NAME },
+    )
   if (typeof result !== 'object' || result === null)
     return thrown(bad(result === null ? 'null' : typeof result))
   const value = result as Record<string, unknown>
@@ -447,14 +447,10 @@ function thrown(error: KeywardError): never {
 }
 
 /** Any way of not deciding, as a KeywardError: 500 for our own misconfiguration, else 503. */
-function cannotDecide(cause: unknown, signal: AbortSignal | undefined, own: boolean): KeywardError {
+function validatorFailure(cause: unknown, signal: AbortSignal | undefined, own: boolean): KeywardError {
   const reason = signal?.aborted ? signal.reason : cause
   if (reason instanceof ValidatorTimeout) {
-    return new KeywardError({
-      code: 'auth_unavailable',
-      reason: 'validator_timeout',
-      headers: { 'Retry-After': '1' },
-      message: `${NAME}: the validator did not decide within the timeout`,
+    return cannotDecide('validator_timeout', `${NAME}: the validator did not decide within the timeout`, {
       middleware: NAME,
     })
   }
@@ -467,7 +463,9 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined, own: bool
       return new KeywardError({
         code: cause.code,
         reason: cause.reason,
-        headers: retryMissing ? { ...cause.headers, 'Retry-After': '1' } : { ...cause.headers },
+        headers: retryMissing
+          ? { ...cause.headers, 'Retry-After': DEFAULT_RETRY_AFTER }
+          : { ...cause.headers },
         // a custom validator's KeywardError is foreign too: its message may quote the token
         message: `${NAME}: the validator could not decide (${cause.reason})`,
         middleware: NAME,
@@ -476,24 +474,18 @@ function cannotDecide(cause: unknown, signal: AbortSignal | undefined, own: bool
     return cause
   }
   // a custom validator's message might quote the token: keep only the error's class and code
-  return new KeywardError({
-    code: 'auth_unavailable',
-    reason: 'validator_failed',
-    headers: { 'Retry-After': '1' },
-    message: `${NAME}: the validator threw (${errorName(reason)})`,
+  return cannotDecide('validator_failed', `${NAME}: the validator threw (${errorName(reason)})`, {
     middleware: NAME,
     cause: KeywardError.is(reason) && !own ? new ForeignError(reason) : foreignCause(reason),
   })
 }
 
 function circuitOpen(retryAfterMs: number): KeywardError {
-  return new KeywardError({
-    code: 'auth_unavailable',
-    reason: 'circuit_open',
-    headers: { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
-    message: `${NAME}: the validator failed repeatedly; not calling it for another ${Math.ceil(retryAfterMs)} ms`,
-    middleware: NAME,
-  })
+  return cannotDecide(
+    'circuit_open',
+    `${NAME}: the validator failed repeatedly; not calling it for another ${Math.ceil(retryAfterMs)} ms`,
+    { middleware: NAME, retryAfter: String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+  )
 }
 
 /** A signal aborted when the request's connection closes before it is answered. */

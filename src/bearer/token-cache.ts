@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../core/resolver-cache.js'
+import type { Clock } from '../core/clock.js'
 import type { InactiveReason } from './validators/types.js'
 
 /** A validator's verdict as the cache keeps it: checked, with scopes and claims always present. */

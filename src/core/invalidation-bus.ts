@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
-import { KeywardError } from './errors.js'
+import { cannotDecide } from './cannot-decide.js'
+import type { KeywardError } from './errors.js'
 import type { KeywardLogger } from './events.js'
 import { positiveNumber } from './options.js'
 
@@ -92,11 +93,7 @@ export function errorCode(error: unknown): { error?: string } {
  */
 export function busError(owner: string, what: string, cause?: unknown): KeywardError {
   const code = errorCode(cause).error
-  return new KeywardError({
-    code: 'auth_unavailable',
-    reason: 'invalidation_down',
-    headers: { 'Retry-After': '1' },
-    message: `${owner}: ${what}${code ? ` (${code})` : ''}`,
+  return cannotDecide('invalidation_down', `${owner}: ${what}${code ? ` (${code})` : ''}`, {
     middleware: owner,
     cause,
   })

@@ -1,10 +1,6 @@
 import { LRUCache } from 'lru-cache'
+import type { Clock } from './clock.js'
 import type { CacheState } from './decision.js'
-
-/** A clock for cache ages, in ms. Tests inject one; production uses `performance`. */
-export interface Clock {
-  now(): number
-}
 
 export interface ResolverCacheOptions<V> {
   /**

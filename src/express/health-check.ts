@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Clock } from '../core/clock.js'
 import { type KeywardCode, KeywardError, type KeywardReason } from '../core/errors.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
-import type { Clock } from '../core/resolver-cache.js'
 
 const NAME = 'healthCheck'
 

@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http'
+import { cannotDecide } from '../core/cannot-decide.js'
+import type { Clock } from '../core/clock.js'
 import { equalBytes } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError, type KeywardReason } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
+import { foreignErrorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import {
   optionNames,
@@ -12,7 +15,7 @@ import {
   refuseUnknownOptions,
   renamedOption,
 } from '../core/options.js'
-import { type Clock, ResolverCache } from '../core/resolver-cache.js'
+import { ResolverCache } from '../core/resolver-cache.js'
 import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
 import { HashingOverloadedError, HashLimiter } from './hash-limiter.js'
 import { checkWidgetKeyShape, isWidgetKeyPrefix } from './keys.js'
@@ -616,17 +619,10 @@ function unavailable(error: unknown, context: { keyFingerprint?: string; tenantI
       ? "this tenant's share of key derivations is in flight (maxHashesPerTenant)"
       : 'too many key derivations in flight (maxHashesInFlight)'
     : timedOut
-      ? 'the record store did not answer within storeTimeout'
-      : `the record store failed (${error instanceof Error ? error.name : typeof error})`
+      ? 'the record store did not answer within timeout'
+      : `the record store failed (${foreignErrorName(error)})`
   return failure(
-    new KeywardError({
-      code: 'auth_unavailable',
-      reason,
-      headers: { 'Retry-After': '1' },
-      message: `${NAME}: ${what}`,
-      middleware: NAME,
-      cause: error,
-    }),
+    cannotDecide(reason, `${NAME}: ${what}`, { middleware: NAME, cause: error }),
     overloaded ? { ...context, detail: { bound: overloaded.bound } } : context,
   )
 }

@@ -1,3 +1,5 @@
+import { cannotDecide } from '../core/cannot-decide.js'
+import type { Clock } from '../core/clock.js'
 import { findDigest } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
@@ -6,7 +8,7 @@ import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
-import { type Clock, ResolverCache } from '../core/resolver-cache.js'
+import { ResolverCache } from '../core/resolver-cache.js'
 import { describeUnsetSource } from '../core/settings.js'
 import { expressGuard, type Guard, requestHeader } from '../express/guard.js'
 import { type ExpectedKey, type KeyResolver, keyResolverOption, toExpectedKeys } from './key-resolver.js'
@@ -102,11 +104,7 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
 
   const unavailable = (cause: unknown) =>
     failure(
-      new KeywardError({
-        code: 'auth_unavailable',
-        reason: 'key_resolver_failed',
-        headers: { 'Retry-After': '1' },
-        message: `${NAME}: the key resolver failed (${foreignErrorName(cause)})`,
+      cannotDecide('key_resolver_failed', `${NAME}: the key resolver failed (${foreignErrorName(cause)})`, {
         middleware: NAME,
         cause,
       }),
