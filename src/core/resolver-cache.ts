@@ -132,12 +132,20 @@ export class ResolverCache<V> {
     })
   }
 
-  /** The cached value if present and fresh, without loading: the synchronous fast path. */
+  /**
+   * The cached value if present and fresh, without loading: the synchronous fast path. Not
+   * counted: a caller that decides from it calls {@link countHit}, and one that goes on to
+   * `get()` is counted there, so a request is counted once.
+   */
   peek(key: string): V | undefined {
     const entry = this.cached(key)
     if (entry === undefined || entry.failed) return undefined
-    this.counters.hits++
     return entry.value
+  }
+
+  /** Counts a request answered from a {@link peek}. */
+  countHit(): void {
+    this.counters.hits++
   }
 
   /** The cached value, or a load of it (one load however many callers ask at once). */

@@ -378,6 +378,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       if (loaded.expiresAt !== undefined && loaded.expiresAt <= now) continue
       const verified = verifiedKeys.peek(`${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`)
       if (verified === true) {
+        recordCache.countHit()
         verifiedCounters.verifiedHits++
         return accept(req, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
       }

@@ -145,7 +145,9 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
     // synchronous fast path: keys cached and the presented one among them
     const cached = cache.peek(CACHE_KEY)
     const fast = cached && judge(cached, digest, keyFingerprint, 'hit')
-    return fast || decideSlowly(digest, keyFingerprint)
+    if (!fast) return decideSlowly(digest, keyFingerprint)
+    cache.countHit()
+    return fast
   }
 
   return expressGuard(NAME, decide, options, {

@@ -227,7 +227,11 @@ describe.each(expressVersions)('requireWorkerKey ($name)', ({ express }) => {
     clock.advance(5_001)
     await request(app).get('/jobs').set('X-Worker-Key', KEY_A).expect(200)
     expect(resolves).toBe(2)
-    expect(guard.stats()).toMatchObject({ hits: expect.any(Number), misses: 2 })
+    // one count per request: two misses (cold, expired) and one hit
+    expect(guard.stats()).toMatchObject({ hits: 1, misses: 2 })
+    // a wrong key peeks at the cached keys, then re-reads them: still one request, one hit
+    await request(app).get('/jobs').set('X-Worker-Key', KEY_B).expect(401)
+    expect(guard.stats()).toMatchObject({ hits: 2, misses: 2, refreshes: 1 })
   })
 
   it('coalesces concurrent cold requests into one resolver call', async () => {
