@@ -7,8 +7,8 @@
  */
 import { writeFileSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
-import { delegateBearerAuth } from '../src/bearer/index.js'
 import {
+  delegateBearerAuth,
   formatHashRecord,
   type Guard,
   hashWidgetKey,

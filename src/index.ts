@@ -1,8 +1,31 @@
-export * from './bearer/index.js'
+export type { CircuitBreakerOptions } from './bearer/breaker.js'
+export {
+  type DelegateBearerAuthOptions,
+  delegateBearerAuth,
+  type TokenInvalidation,
+} from './bearer/delegate-bearer-auth.js'
+export { type RequireScopesOptions, requireScopes } from './bearer/scopes.js'
+export {
+  type HttpValidatorOptions,
+  type HttpValidatorResponse,
+  httpValidator,
+} from './bearer/validators/http.js'
+export type { TransportOptions } from './bearer/validators/http-client.js'
+export {
+  type IntrospectionValidatorOptions,
+  introspectionValidator,
+} from './bearer/validators/introspection.js'
+export { type JwtValidatorOptions, jwtValidator } from './bearer/validators/jwt.js'
+export type {
+  ActiveToken,
+  InactiveReason,
+  InactiveToken,
+  TokenResult,
+  TokenValidator,
+  ValidationContext,
+} from './bearer/validators/types.js'
 export type { BearerAuth, KeywardAuth, WidgetAuth, WorkerAuth } from './core/auth.js'
 export type { Clock } from './core/clock.js'
-export { findDigest, matchesDigest } from './core/compare.js'
-export { extractCredential, MAX_CREDENTIAL_LENGTH } from './core/credentials.js'
 export type { CacheState, Decision } from './core/decision.js'
 export {
   type KeywardCode,

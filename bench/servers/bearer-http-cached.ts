@@ -1,4 +1,4 @@
-import { delegateBearerAuth, httpValidator } from '../../src/bearer/index.js'
+import { delegateBearerAuth, httpValidator } from '../../src/index.js'
 import type { BuildScenario } from './types.js'
 
 /** `delegateBearerAuth` + `httpValidator` against the local auth service, defaults (verdicts cached 60 s). */

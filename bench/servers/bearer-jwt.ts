@@ -1,4 +1,4 @@
-import { delegateBearerAuth, jwtValidator } from '../../src/bearer/index.js'
+import { delegateBearerAuth, jwtValidator } from '../../src/index.js'
 import type { BuildScenario } from './types.js'
 
 /** `delegateBearerAuth` + `jwtValidator` against the local JWKS: the signature is checked once per token, then cached. */

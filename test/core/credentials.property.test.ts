@@ -1,7 +1,8 @@
 import fc from 'fast-check'
 import request from 'supertest'
 import { describe, expect, it } from 'vitest'
-import { extractCredential, MAX_CREDENTIAL_LENGTH, requireWorkerKey } from '../../src/index.js'
+import { extractCredential, MAX_CREDENTIAL_LENGTH } from '../../src/core/credentials.js'
+import { requireWorkerKey } from '../../src/index.js'
 import { expressVersions } from '../helpers/apps.js'
 import { secret } from '../helpers/secrets.js'
 

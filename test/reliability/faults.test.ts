@@ -11,12 +11,13 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import express, { type RequestHandler } from 'express'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { delegateBearerAuth, httpValidator } from '../../src/bearer/index.js'
 import {
   createWidgetKey,
   type DecisionEvent,
+  delegateBearerAuth,
   formatHashRecord,
   type Guard,
+  httpValidator,
   requireWorkerKey,
   verifyWidgetKey,
 } from '../../src/index.js'

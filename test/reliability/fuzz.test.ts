@@ -12,16 +12,15 @@ import express from 'express'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseAuthorization } from '../../src/bearer/authorization-header.js'
-import { delegateBearerAuth } from '../../src/bearer/index.js'
+import { extractCredential, MAX_CREDENTIAL_LENGTH } from '../../src/core/credentials.js'
 import {
   checkWidgetKeyShape,
   createWidgetKey,
   type DecisionEvent,
-  extractCredential,
+  delegateBearerAuth,
   formatHashRecord,
   type Guard,
   HashRecordError,
-  MAX_CREDENTIAL_LENGTH,
   parseHashRecord,
   requireWorkerKey,
   verifyWidgetKey,

@@ -13,10 +13,12 @@ import { join } from 'node:path'
 import { inspect } from 'node:util'
 import { writeHeapSnapshot } from 'node:v8'
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express'
-import { delegateBearerAuth, httpValidator, jwtValidator } from '../../../src/bearer/index.js'
 import {
   type DecisionEvent,
+  delegateBearerAuth,
   fromEnv,
+  httpValidator,
+  jwtValidator,
   KeywardError,
   type KeywardLogger,
   keywardErrorHandler,
