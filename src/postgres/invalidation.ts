@@ -1,4 +1,3 @@
-import { KeywardError } from '../core/errors.js'
 import type { KeywardLogger } from '../core/events.js'
 import {
   busError,
@@ -10,9 +9,11 @@ import {
 } from '../core/invalidation-bus.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
 import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
+import { clientSource, isPool } from './client-source.js'
 import { channelName } from './identifiers.js'
-import { type InvalidationTriggerOptions, triggerNames } from './trigger.sql.js'
-import type { PgListenClient, PgNotification, PgPool, PgPoolClient } from './types.js'
+import type { InvalidationTriggerOptions } from './trigger.sql.js'
+import { triggerCheck } from './trigger-check.js'
+import type { PgListenClient, PgNotification, PgPool } from './types.js'
 
 const NAME = 'pgInvalidation'
 /** Longest close() waits for UNLISTEN, ms. */
@@ -107,14 +108,6 @@ interface Connection {
 /** A connection attempt that took longer than twice `heartbeat`. */
 class ConnectTimeoutError extends Error {
   override readonly name = 'ConnectTimeoutError'
-}
-
-/** How LISTEN connections are obtained and given back, for each kind of `client`/`connect`. */
-interface ClientSource {
-  acquire(): Promise<PgListenClient>
-  /** Gives back a client; `broken` = its connection is gone or unusable. */
-  dispose(client: PgListenClient, broken: boolean): Promise<void>
-  canReconnect: boolean
 }
 
 const OPTION_NAMES = optionNames<PgInvalidationOptions>()(
@@ -400,102 +393,5 @@ export function pgInvalidation(options: PgInvalidationOptions): PgInvalidation {
     stats() {
       return { listening: state === 'listening', ...counters }
     },
-  }
-}
-
-function isPool(client: unknown): client is PgPool {
-  return (
-    typeof client === 'object' &&
-    client !== null &&
-    typeof (client as PgPool).totalCount === 'number' &&
-    typeof (client as PgPool).connect === 'function'
-  )
-}
-
-function clientSource(options: PgInvalidationOptions): ClientSource {
-  const { client, connect } = options
-  if ((client === undefined) === (connect === undefined)) {
-    throw new TypeError(
-      `${NAME}: give exactly one of "client" (a pg.Pool or a dedicated, connected pg.Client) and ` +
-        '"connect" (a function returning a new connected pg.Client)',
-    )
-  }
-  if (connect !== undefined) {
-    if (typeof connect !== 'function') {
-      throw new TypeError(
-        `${NAME}: "connect" must be a function returning a promise of a connected pg.Client`,
-      )
-    }
-    return {
-      acquire: connect,
-      dispose: async (made) => {
-        await made.end?.()
-      },
-      canReconnect: true,
-    }
-  }
-  if (isPool(client)) {
-    return {
-      acquire: () => client.connect(),
-      dispose: async (lent, broken) => {
-        // a broken client is destroyed rather than lent to the next caller
-        ;(lent as PgPoolClient).release(broken || undefined)
-      },
-      canReconnect: true,
-    }
-  }
-  if (
-    typeof client !== 'object' ||
-    client === null ||
-    typeof client.query !== 'function' ||
-    typeof client.on !== 'function'
-  ) {
-    throw new TypeError(`${NAME}: "client" must be a pg.Pool or a connected pg.Client`)
-  }
-  let handedOut = false
-  return {
-    acquire: async () => {
-      if (handedOut) throw busError(NAME, 'the lone pg client was already used and cannot reconnect')
-      handedOut = true
-      return client
-    },
-    // the caller's own client: we only stop using it
-    dispose: async () => {},
-    canReconnect: false,
-  }
-}
-
-/**
- * Checks that the triggers `invalidationTriggerSql()` creates are in place, enabled, and notify
- * `channel`; rejects with a 500 `KeywardError` naming what is missing.
- */
-function triggerCheck(
-  expected: Pick<InvalidationTriggerOptions, 'table' | 'column' | 'name'>,
-  channel: string,
-): (via: { query(text: string, values?: unknown[]): Promise<unknown> }) => Promise<void> {
-  const { table, baseName } = triggerNames(expected, NAME)
-  const wanted = [`${baseName}_update`, `${baseName}_delete`]
-  return async (via) => {
-    const result = (await via.query(
-      `SELECT t.tgname AS name, t.tgenabled <> 'D' AS enabled, position($3 in p.prosrc) > 0 AS notifies
-         FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-        WHERE t.tgrelid = to_regclass($1) AND t.tgname = ANY($2::text[]) AND NOT t.tgisinternal`,
-      [table, wanted, `'${channel}'`],
-    )) as { rows: Array<{ name: string; enabled: boolean; notifies: boolean }> }
-    const found = new Map(result.rows.map((row) => [row.name, row]))
-    const problems = wanted.flatMap((name) => {
-      const row = found.get(name)
-      if (row === undefined) return [`trigger ${name} is missing`]
-      if (!row.enabled) return [`trigger ${name} is disabled`]
-      if (!row.notifies) return [`trigger ${name} does not notify "${channel}"`]
-      return []
-    })
-    if (problems.length === 0) return
-    throw new KeywardError({
-      code: 'server_misconfigured',
-      reason: 'invalidation_trigger_missing',
-      message: `${NAME}: on ${table}, ${problems.join('; ')}: record changes will not reach other instances until recordTtl; run invalidationTriggerSql({ channel: '${channel}', ... }) as a migration`,
-      middleware: NAME,
-    })
   }
 }
