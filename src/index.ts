@@ -43,8 +43,11 @@ export {
 export { fingerprint } from './core/fingerprint.js'
 export { ForeignError } from './core/foreign-error.js'
 export type { GuardControls, GuardOptions, GuardStats } from './core/guard.js'
+export type { AuthenticateResult } from './core/guard-core.js'
+export type { KeywardRequest, PlainRequest } from './core/request.js'
+export { type AnyOfGuard, type AnyOfOptions, type AuthOf, anyOf } from './express/any-of.js'
 export { keywardErrorHandler } from './express/error-handler.js'
-export type { Guard, GuardRequest } from './express/guard.js'
+export type { Guard, GuardHandler, GuardRequest } from './express/guard.js'
 export {
   type HealthCheckBody,
   type HealthCheckHandler,

@@ -1,10 +1,8 @@
-import type { KeywardAuth } from '../core/auth.js'
+import type { BearerAuth, KeywardAuth } from '../core/auth.js'
 import { cannotDecide, DEFAULT_RETRY_AFTER } from '../core/cannot-decide.js'
 import type { Clock } from '../core/clock.js'
-import type { HeaderValue } from '../core/credentials.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
-import { publishDecision } from '../core/events.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName as errorName, ForeignError } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
@@ -15,8 +13,9 @@ import {
   refuseUnknownOptions,
   renamedOption,
 } from '../core/options.js'
-import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
-import { parseAuthorization } from './authorization-header.js'
+import type { KeywardRequest, RequestFacts } from '../core/request.js'
+import { expressGuard, type Guard } from '../express/guard.js'
+import { type BearerHeader, parseAuthorization } from './authorization-header.js'
 import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
 import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
 import { failedBeforeSending, foreignCause } from './validators/http-failures.js'
@@ -152,7 +151,12 @@ const OPTION_NAMES = optionNames<DelegateBearerAuthOptions>()(
  * token's fingerprint). Verdicts are cached by the token's SHA-256; concurrent requests with one
  * token share one validation; an unreachable validator is 503, never 401.
  */
-export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
+export function delegateBearerAuth(
+  options: DelegateBearerAuthOptions & { credentialsRequired?: true },
+): Guard<BearerAuth>
+/** With `credentialsRequired: false`, a request without a bearer token passes with no `req.auth`. */
+export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard<BearerAuth | undefined>
+export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard<BearerAuth | undefined> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { validator: httpValidator({ url }) }`)
   }
@@ -235,7 +239,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   const callValidator = async (
     token: string,
     digest: string,
-    req: GuardRequest,
+    req: KeywardRequest,
     shared: AbortSignal,
   ): Promise<Verdict> => {
     const admission = breaker?.admit() ?? { admitted: true as const, probe: false }
@@ -275,7 +279,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
   }
 
   const decideSlowly = async (
-    req: GuardRequest,
+    req: KeywardRequest,
     token: string,
     digest: string,
     key: string,
@@ -309,16 +313,22 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     }
   }
 
-  const decide = (req: GuardRequest): Decision | Promise<Decision> => {
-    const header = parseAuthorization(requestHeader(req, 'authorization'))
+  const decide = (input: RequestFacts): Decision | Promise<Decision> => {
+    const raw = input.header('authorization')
+    const header = parseAuthorization(raw)
     if (!header.ok) {
+      // optional authentication: no header, or credentials of another scheme (RFC 6750 §3.1: not
+      // a bearer request at all), is passed on as it is, so another guard (Basic) can take it
+      if (!credentialsRequired && (raw === undefined || header.reason === 'other_scheme')) {
+        return allow(undefined, raw === undefined ? 'no_header' : 'other_scheme')
+      }
       const headers = header.code === 'missing_credentials' ? challenge() : challenge('invalid_request')
       return deny(header.code, header.reason, { headers, status: statusFor(header.code, 'bearer') })
     }
     const sha = sha256(header.token)
     const digest = sha.toString('hex')
     // NUL cannot occur in a token or a header value, so no two (token, request key) pairs meet
-    const key = requestKey === undefined ? digest : `${digest}\u0000${requestKey(req)}`
+    const key = requestKey === undefined ? digest : `${digest}\u0000${requestKey(input.req)}`
     const keyFingerprint = fingerprintOfDigest(sha)
     const found = cache.lookup(key)
     if (found?.fresh) {
@@ -327,10 +337,12 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
     }
     if (found) cache.counters.refreshes++
     else cache.counters.misses++
-    return decideSlowly(req, header.token, digest, key, keyFingerprint, found?.cached.verdict)
+    return decideSlowly(input.req, header.token, digest, key, keyFingerprint, found?.cached.verdict)
   }
 
-  const guard = expressGuard(NAME, decide, options, {
+  const present = (input: RequestFacts) => bearerPresent(parseAuthorization(input.header('authorization')))
+  const core = { decide, present, challenge: challenge(), optional: !credentialsRequired }
+  return expressGuard<BearerAuth | undefined>(NAME, core, options, {
     async ready() {
       if (typeof validator.ready !== 'function') return
       try {
@@ -352,31 +364,16 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard {
       }
     },
   })
-  if (credentialsRequired) return guard
-
-  // optional authentication: no header, or credentials of another scheme (RFC 6750 §3.1: not
-  // a bearer request at all), is passed on as it is, so another guard (Basic) can take it
-  const optional = (req: GuardRequest, res: Parameters<Guard>[1], next: Parameters<Guard>[2]) => {
-    const raw = requestHeader(req, 'authorization')
-    const reason = raw === undefined ? 'no_header' : otherScheme(raw)
-    if (reason !== undefined) {
-      publishDecision(NAME, allow(undefined, reason), performance.now(), options)
-      next()
-      return
-    }
-    guard(req, res, next)
-  }
-  return Object.assign(optional, {
-    middleware: guard.middleware,
-    ready: guard.ready,
-    invalidate: guard.invalidate,
-    stats: guard.stats,
-  })
 }
 
-function otherScheme(raw: HeaderValue): 'other_scheme' | undefined {
-  const header = parseAuthorization(raw)
-  return !header.ok && header.reason === 'other_scheme' ? 'other_scheme' : undefined
+/**
+ * Whether a request carries a bearer credential, well-formed or not: no header, an empty one and
+ * another scheme (`Basic …`) carry none; anything else is the bearer guard's to decide, so a
+ * malformed bearer header is refused rather than taken as absent.
+ */
+function bearerPresent(header: BearerHeader): boolean {
+  if (header.ok) return true
+  return header.reason !== 'no_header' && header.reason !== 'header_empty' && header.reason !== 'other_scheme'
 }
 
 /**
@@ -489,12 +486,14 @@ function circuitOpen(retryAfterMs: number): KeywardError {
 }
 
 /** A signal aborted when the request's connection closes before it is answered. */
-function clientGone(req: GuardRequest): { signal: AbortSignal; dispose(): void } {
+function clientGone(req: KeywardRequest): { signal: AbortSignal; dispose(): void } {
   const controller = new AbortController()
-  const socket = req.socket
+  // a plain request has no connection to watch: its check is never cut short for the client
+  const socket = (req as { socket?: NodeJS.EventEmitter }).socket
+  if (typeof socket?.once !== 'function') return { signal: controller.signal, dispose: () => {} }
   const onClose = () => controller.abort()
-  socket?.once('close', onClose)
-  return { signal: controller.signal, dispose: () => socket?.off('close', onClose) }
+  socket.once('close', onClose)
+  return { signal: controller.signal, dispose: () => socket.off('close', onClose) }
 }
 
 function breakerOption(

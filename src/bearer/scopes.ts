@@ -1,6 +1,7 @@
 import { allow, type Decision, deny } from '../core/decision.js'
 import type { GuardOptions } from '../core/guard.js'
 import { optionNames, refuseUnknownOptions } from '../core/options.js'
+import type { RequestFacts } from '../core/request.js'
 import { expressGuard, type Guard, type GuardRequest } from '../express/guard.js'
 import { bearerChallenge, isScopeToken, realmOption } from './www-authenticate.js'
 
@@ -44,8 +45,10 @@ export function requireScopes(...args: unknown[]): Guard {
   const required = [...(scopes as string[])]
   const realm = realmOption(options.realm ?? 'api', NAME)
 
-  const decide = (req: GuardRequest): Decision => {
-    const auth = req.auth
+  // it reads what an earlier guard set on the request, so it has no credential of its own and
+  // cannot be composed with anyOf; its authenticate() reads req.auth of the request it is given
+  const decide = (input: RequestFacts): Decision => {
+    const auth = (input.req as GuardRequest).auth
     if (auth === undefined) {
       return deny('missing_credentials', 'no_header', {
         headers: { 'WWW-Authenticate': bearerChallenge(realm) },
@@ -65,7 +68,7 @@ export function requireScopes(...args: unknown[]): Guard {
     return allow(auth, 'token_active', context)
   }
 
-  return expressGuard(NAME, decide, options, {
+  return expressGuard(NAME, { decide }, options, {
     ready: async () => {},
     invalidate: () => {},
     stats: () => ({ hits: 0, misses: 0, refreshes: 0, failures: 0 }),

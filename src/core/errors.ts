@@ -69,6 +69,8 @@ export type KeywardReason =
   | 'validator_rate_limited'
   | 'validator_request_refused'
   | 'other_scheme'
+  // composition (anyOf)
+  | 'no_credentials'
   // invalidation buses
   | 'invalidation_down'
   | 'invalidation_trigger_missing'

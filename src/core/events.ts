@@ -35,14 +35,23 @@ export interface ObservabilityOptions {
 
 const channel = diagnostics.channel(DECISION_CHANNEL)
 
-/** Builds the event for a decision and hands it to `onDecision`, the channel and the logger. */
+/**
+ * Builds the event for a decision and hands it to `onDecision`, the channel and the logger;
+ * `also` (a composition's own observers) gets the same event, the channel still one.
+ */
 export function publishDecision(
   middleware: string,
   decision: Decision,
   startedAt: number,
   options: ObservabilityOptions,
+  also?: ObservabilityOptions,
 ): DecisionEvent | undefined {
-  const wanted = options.onDecision !== undefined || options.logger !== undefined || channel.hasSubscribers
+  const wanted =
+    options.onDecision !== undefined ||
+    options.logger !== undefined ||
+    also?.onDecision !== undefined ||
+    also?.logger !== undefined ||
+    channel.hasSubscribers
   if (!wanted) return undefined
   const event: DecisionEvent =
     decision.outcome === 'allow'
@@ -61,6 +70,24 @@ export function publishDecision(
   if (decision.cache !== undefined) event.cache = decision.cache
   if (decision.detail !== undefined) event.detail = decision.detail
   event.durationMs = Math.round((performance.now() - startedAt) * 1000) / 1000
+  notify(options, event, decision, middleware)
+  // one observer given to both (the same logger) hears each decision once
+  if (also !== undefined) {
+    notify(
+      {
+        ...(also.onDecision !== options.onDecision && { onDecision: also.onDecision }),
+        ...(also.logger !== options.logger && { logger: also.logger }),
+      },
+      event,
+      decision,
+      middleware,
+    )
+  }
+  if (channel.hasSubscribers) channel.publish(event)
+  return event
+}
+
+function notify(options: ObservabilityOptions, event: DecisionEvent, decision: Decision, middleware: string) {
   if (options.onDecision) {
     try {
       options.onDecision(event)
@@ -68,7 +95,6 @@ export function publishDecision(
       // an observer must never change the answer
     }
   }
-  if (channel.hasSubscribers) channel.publish(event)
   if (options.logger && decision.outcome === 'error') {
     try {
       // messages already start with the guard's name
@@ -81,5 +107,4 @@ export function publishDecision(
       // as above
     }
   }
-  return event
 }

@@ -1,11 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { KeywardAuth } from '../core/auth.js'
-import type { HeaderValue } from '../core/credentials.js'
-import { type Decision, failure } from '../core/decision.js'
-import { KeywardError } from '../core/errors.js'
+import type { Decision } from '../core/decision.js'
 import { publishDecision } from '../core/events.js'
 import type { GuardControls, GuardOptions } from '../core/guard.js'
+import {
+  type AuthenticateResult,
+  authenticator,
+  decideSafely,
+  GUARD_CORE,
+  type GuardCore,
+  isPromise,
+} from '../core/guard-core.js'
 import { checkGuardOptions } from '../core/options.js'
+import { type KeywardRequest, requestFacts } from '../core/request.js'
 import { sendProblem } from './problem.js'
 import './augment.js'
 
@@ -14,52 +21,44 @@ export type GuardRequest = IncomingMessage & { auth?: KeywardAuth }
 
 type Next = (err?: unknown) => void
 
-/** An Express middleware with keyward's controls. */
-export type Guard = ((req: GuardRequest, res: ServerResponse, next: Next) => void) &
+/** The Express middleware part of a guard. */
+export type GuardHandler = (req: GuardRequest, res: ServerResponse, next: Next) => void
+
+/**
+ * An Express middleware with keyward's controls. `A` is what `req.auth` is set to on success
+ * (and what `authenticate()` resolves with).
+ */
+export type Guard<A extends KeywardAuth | undefined = KeywardAuth | undefined> = GuardHandler &
   GuardControls & {
     /** The guard's name, e.g. `'verifyWidgetKey'`, as in its decision events. */
     readonly middleware: string
+    /**
+     * The middleware's decision for a request outside Express: a WebSocket `upgrade` request,
+     * plain `node:http`, another framework (`{ method, headers, url?, ip? }`). Same caches and
+     * decision events as the middleware; never rejects, never answers, sets nothing on `req`.
+     * Middleware-only steps are skipped: a widget guard decides on the key even for a CORS
+     * preflight.
+     */
+    authenticate(req: KeywardRequest): Promise<AuthenticateResult<A>>
   }
 
-/**
- * A header as sent, repeated headers included: Node folds duplicates of some headers into one
- * string and drops duplicates of others (Authorization), so read the raw header list. `name`
- * must be lower-case. A scan of the raw list is cheaper than `headersDistinct`, which builds a
- * map of every header.
- */
-export function requestHeader(req: IncomingMessage, name: string): HeaderValue {
-  const raw = req.rawHeaders
-  // a hand-made request (a unit test's mock) may have only `headers`
-  if (!Array.isArray(raw)) return req.headers?.[name]
-  let first: string | undefined
-  let all: string[] | undefined
-  for (let i = 0; i < raw.length; i += 2) {
-    const field = raw[i]!
-    if (field.length !== name.length || field.toLowerCase() !== name) continue
-    const value = raw[i + 1]!
-    if (first === undefined) first = value
-    else if (all === undefined) all = [first, value]
-    else all.push(value)
-  }
-  return all ?? first
-}
-
-function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
-  return typeof (value as Promise<T>)?.then === 'function'
-}
+/** The parts of a guard the adapter needs: its core, minus what the adapter fills in. */
+export type GuardCoreInit = Omit<GuardCore, 'observers' | 'middleware'>
 
 /**
- * Turns a core decision function into an Express middleware: it runs the decision, publishes
- * it, sets `req.auth` on allow, and answers (or `next(err)`s) the rest.
+ * Turns a guard's core into an Express middleware: it runs the decision, publishes it, sets
+ * `req.auth` on allow, and answers (or `next(err)`s) the rest; and gives it `authenticate()`.
  */
-export function expressGuard(
+export function expressGuard<A extends KeywardAuth | undefined>(
   middleware: string,
-  decide: (req: GuardRequest) => Decision | Promise<Decision>,
+  init: GuardCoreInit,
   options: GuardOptions,
   controls: GuardControls,
-): Guard {
+): Guard<A> {
   checkGuardOptions(options as Record<string, unknown>, middleware)
+  const core: GuardCore = { ...init, middleware, observers: options }
   const passErrors = options.onError === 'next'
+  const decide = init.decide
 
   const finish = (
     decision: Decision,
@@ -69,43 +68,37 @@ export function expressGuard(
     startedAt: number,
   ) => {
     publishDecision(middleware, decision, startedAt, options)
-    if (decision.outcome === 'allow') {
-      if (decision.auth !== undefined) req.auth = decision.auth
-      next()
-      return
-    }
-    if (passErrors) next(decision.error)
-    else sendProblem(res, decision.error)
+    answer(decision, req, res, next, passErrors)
   }
 
-  const unexpected = (cause: unknown) =>
-    failure(
-      new KeywardError({
-        code: 'auth_unavailable',
-        reason: 'internal_error',
-        headers: { 'Retry-After': '1' },
-        message: `${middleware}: unexpected failure while deciding (${cause instanceof Error ? cause.name : typeof cause})`,
-        middleware,
-        cause,
-      }),
-    )
-
-  const handler = (req: GuardRequest, res: ServerResponse, next: Next) => {
+  const handler: GuardHandler = (req, res, next) => {
     const startedAt = performance.now()
-    let result: Decision | Promise<Decision>
-    try {
-      result = decide(req)
-    } catch (cause) {
-      result = unexpected(cause)
-    }
-    if (isPromise(result)) {
-      result.then(
-        (decision) => finish(decision, req, res, next, startedAt),
-        (cause) => finish(unexpected(cause), req, res, next, startedAt),
-      )
-    } else {
-      finish(result, req, res, next, startedAt)
-    }
+    const input = requestFacts(req)
+    if (init.answerBefore?.(input, res, next)) return
+    const result = decideSafely(middleware, decide, input)
+    if (isPromise(result)) result.then((decision) => finish(decision, req, res, next, startedAt))
+    else finish(result, req, res, next, startedAt)
   }
-  return Object.assign(handler, controls, { middleware })
+  Object.defineProperty(handler, GUARD_CORE, { value: core })
+  return Object.assign(handler, controls, {
+    middleware,
+    authenticate: authenticator<A>(middleware, decide, options),
+  })
+}
+
+/** Sets `req.auth` and goes on, or answers the refusal (or hands it to `next`). */
+export function answer(
+  decision: Decision,
+  req: GuardRequest,
+  res: ServerResponse,
+  next: Next,
+  passErrors: boolean,
+): void {
+  if (decision.outcome === 'allow') {
+    if (decision.auth !== undefined) req.auth = decision.auth
+    next()
+    return
+  }
+  if (passErrors) next(decision.error)
+  else sendProblem(res, decision.error)
 }

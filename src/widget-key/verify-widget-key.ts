@@ -1,9 +1,10 @@
 import type { ServerResponse } from 'node:http'
+import type { WidgetAuth } from '../core/auth.js'
 import { cannotDecide } from '../core/cannot-decide.js'
 import type { Clock } from '../core/clock.js'
 import { equalBytes } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
-import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
+import { allow, type CacheState, type Decision, deny, failure, opt } from '../core/decision.js'
 import { KeywardError, type KeywardReason } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
@@ -15,8 +16,9 @@ import {
   refuseUnknownOptions,
   renamedOption,
 } from '../core/options.js'
+import type { KeywardRequest, RequestFacts } from '../core/request.js'
 import { ResolverCache } from '../core/resolver-cache.js'
-import { expressGuard, type Guard, type GuardRequest, requestHeader } from '../express/guard.js'
+import { expressGuard, type Guard } from '../express/guard.js'
 import { HashingOverloadedError, HashLimiter } from './hash-limiter.js'
 import { checkWidgetKeyShape, isWidgetKeyPrefix } from './keys.js'
 import { normaliseOrigins, originAllowed, parseRequestOrigin } from './origins.js'
@@ -58,9 +60,11 @@ export interface WidgetKeyOptions extends GuardOptions, ParseOptions {
   ) => WidgetRecordsAnswer | Promise<WidgetRecordsAnswer>
   /**
    * The tenant of a request: the id the records are read and cached by. Default: the
-   * `tenantHeader` header.
+   * `tenantHeader` header. It gets the request as it was given: Express's (or Node's) request in
+   * the middleware, whatever was passed to `authenticate()` otherwise (read `req.headers`, which
+   * both have).
    */
-  tenant?: (req: GuardRequest) => string | undefined
+  tenant?: (req: KeywardRequest) => string | undefined
   /**
    * Header naming the tenant. Default `'x-tenant-id'`. The default `tenant` reads it, and the
    * guard's preflight answer names it in `Access-Control-Allow-Headers` (with a custom `tenant`,
@@ -210,7 +214,7 @@ const OPTION_NAMES = optionNames<WidgetKeyOptions>()(
  * SHA-256 of the key, identical concurrent lookups and derivations coalesce, and a key that
  * fails against a cached record re-reads the record once before the answer is no (F2).
  */
-export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
+export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
       `${NAME}: pass an options object such as { records: (tenantId) => store.get(tenantId) }`,
@@ -252,7 +256,9 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   const parseOptions: ParseOptions = {}
   if (options.saltEncoding !== undefined) parseOptions.saltEncoding = options.saltEncoding
   if (options.hashEncoding !== undefined) parseOptions.hashEncoding = options.hashEncoding
-  const tenantOf = options.tenant ?? ((req: GuardRequest) => singleHeader(requestHeader(req, tenantHeader)))
+  const tenantOf: (input: RequestFacts) => string | undefined = options.tenant
+    ? (input) => (options.tenant as (req: KeywardRequest) => string | undefined)(input.req)
+    : (input) => singleHeader(input.header(tenantHeader))
   const clock = options.clock ?? performance
 
   const readStore = async (tenantId: string, cacheSignal?: AbortSignal): Promise<TenantRecords> => {
@@ -337,7 +343,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
 
   /** The key matched `match`: allow, unless the request's origin may not use it. */
   const accept = (
-    req: GuardRequest,
+    input: RequestFacts,
     match: LoadedRecord,
     reason: KeywardReason,
     cache: CacheState,
@@ -345,7 +351,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   ): Decision => {
     // the same member as on a refusal, where it lists every record tried
     const detail = { records: match.fingerprint }
-    const origin = singleHeader(requestHeader(req, 'origin'))
+    const origin = singleHeader(input.header('origin'))
     if (!originAllowed(match.origins ?? allowedOrigins, origin)) {
       const why: KeywardReason =
         origin !== undefined && parseRequestOrigin(origin) === undefined
@@ -366,7 +372,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
    * them. Anything else (a miss, a "no", an expired record) takes the full path.
    */
   const decideFromCache = (
-    req: GuardRequest,
+    input: RequestFacts,
     tenantId: string,
     keyDigest: string,
     keyFingerprint: string,
@@ -380,7 +386,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       if (verified === true) {
         recordCache.countHit()
         verifiedCounters.verifiedHits++
-        return accept(req, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
+        return accept(input, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
       }
       if (verified === undefined) return undefined
     }
@@ -388,7 +394,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
   }
 
   const decideFor = async (
-    req: GuardRequest,
+    input: RequestFacts,
     tenantId: string,
     key: string,
     keyDigest: string,
@@ -417,7 +423,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
         }
       }
       if (!state.found) return deny('invalid_credentials', 'unknown_tenant', { ...context, cache })
-      if (result?.match) return accept(req, result.match, reason, cache, context)
+      if (result?.match) return accept(input, result.match, reason, cache, context)
       if (state.invalid.length > 0) {
         const first = state.invalid[0]!
         return failure(
@@ -441,10 +447,10 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     }
   }
 
-  const decide = (req: GuardRequest): Decision | Promise<Decision> => {
-    const presented = extractCredential(requestHeader(req, header))
+  const decide = (input: RequestFacts): Decision | Promise<Decision> => {
+    const presented = extractCredential(input.header(header))
     if (!presented.ok) return deny(presented.code, presented.reason)
-    const tenantId = tenantOf(req)
+    const tenantId = tenantOf(input)
     const digest = sha256(presented.value)
     const keyFingerprint = fingerprintOfDigest(digest)
     if (tenantId === undefined || tenantId === '') {
@@ -461,12 +467,37 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
     }
     const keyDigest = digest.toString('base64')
     return (
-      decideFromCache(req, tenantId, keyDigest, keyFingerprint) ??
-      decideFor(req, tenantId, presented.value, keyDigest, keyFingerprint)
+      decideFromCache(input, tenantId, keyDigest, keyFingerprint) ??
+      decideFor(input, tenantId, presented.value, keyDigest, keyFingerprint)
     )
   }
 
-  const guard = expressGuard(NAME, decide, options, {
+  const answerPreflight = (input: RequestFacts, res: ServerResponse) => {
+    if (allowedOrigins !== undefined) {
+      appendVary(res, 'Origin')
+      const origin = parseRequestOrigin(singleHeader(input.header('origin')))
+      if (origin !== undefined && originAllowed(allowedOrigins, origin)) {
+        res.setHeader('Access-Control-Allow-Origin', origin)
+        res.setHeader('Access-Control-Allow-Headers', `${header}, ${tenantHeader}`)
+        res.setHeader('Access-Control-Allow-Methods', PREFLIGHT_METHODS)
+      }
+    }
+    res.statusCode = 204
+    res.end()
+  }
+  // a real preflight carries no key by design, and must not reach a route handler without one
+  const answerBefore =
+    preflight === 'check'
+      ? undefined
+      : (input: RequestFacts, res: ServerResponse, next: (err?: unknown) => void) => {
+          if (!isRealPreflight(input)) return false
+          if (preflight === 'next') next()
+          else answerPreflight(input, res)
+          return true
+        }
+  const present = (input: RequestFacts) => input.header(header) !== undefined
+
+  return expressGuard<WidgetAuth>(NAME, { decide, present, ...opt({ answerBefore }) }, options, {
     async ready() {
       try {
         await readStore(options.readyTenant ?? '__keyward_ready__')
@@ -488,45 +519,18 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard {
       }
     },
   })
-  if (preflight === 'check') return guard
-
-  const answerPreflight = (req: GuardRequest, res: ServerResponse) => {
-    if (allowedOrigins !== undefined) {
-      appendVary(res, 'Origin')
-      const origin = parseRequestOrigin(singleHeader(requestHeader(req, 'origin')))
-      if (origin !== undefined && originAllowed(allowedOrigins, origin)) {
-        res.setHeader('Access-Control-Allow-Origin', origin)
-        res.setHeader('Access-Control-Allow-Headers', `${header}, ${tenantHeader}`)
-        res.setHeader('Access-Control-Allow-Methods', PREFLIGHT_METHODS)
-      }
-    }
-    res.statusCode = 204
-    res.end()
-  }
-  const preflightAware = (req: GuardRequest, res: ServerResponse, next: Parameters<Guard>[2]) => {
-    // a real preflight carries no key by design, and must not reach a route handler without one
-    if (!isRealPreflight(req)) guard(req, res, next)
-    else if (preflight === 'next') next()
-    else answerPreflight(req, res)
-  }
-  return Object.assign(preflightAware, {
-    middleware: guard.middleware,
-    ready: guard.ready,
-    invalidate: guard.invalidate,
-    stats: guard.stats,
-  })
 }
 
 /**
  * A CORS preflight as browsers send it: the only request that may go without a key. Anything
  * else sent with `OPTIONS` (a body, no `Origin`, no requested method) is an ordinary request.
  */
-function isRealPreflight(req: GuardRequest): boolean {
-  if (req.method !== 'OPTIONS') return false
-  if (!singleHeader(requestHeader(req, 'origin'))) return false
-  if (!singleHeader(requestHeader(req, 'access-control-request-method'))) return false
-  if (requestHeader(req, 'transfer-encoding') !== undefined) return false
-  const length = requestHeader(req, 'content-length')
+function isRealPreflight(input: RequestFacts): boolean {
+  if (input.method !== 'OPTIONS') return false
+  if (!singleHeader(input.header('origin'))) return false
+  if (!singleHeader(input.header('access-control-request-method'))) return false
+  if (input.header('transfer-encoding') !== undefined) return false
+  const length = input.header('content-length')
   return length === undefined || length === '0'
 }
 

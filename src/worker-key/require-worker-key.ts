@@ -1,3 +1,4 @@
+import type { WorkerAuth } from '../core/auth.js'
 import { cannotDecide } from '../core/cannot-decide.js'
 import type { Clock } from '../core/clock.js'
 import { findDigest } from '../core/compare.js'
@@ -8,9 +9,10 @@ import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
 import type { GuardOptions } from '../core/guard.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
+import type { RequestFacts } from '../core/request.js'
 import { ResolverCache } from '../core/resolver-cache.js'
 import { describeUnsetSource } from '../core/settings.js'
-import { expressGuard, type Guard, requestHeader } from '../express/guard.js'
+import { expressGuard, type Guard } from '../express/guard.js'
 import { type ExpectedKey, type KeyResolver, keyResolverOption, toExpectedKeys } from './key-resolver.js'
 
 const NAME = 'requireWorkerKey'
@@ -58,7 +60,7 @@ type KeyState = { keys: ExpectedKey[]; digests: Buffer[] } | { problem: KeywardE
  * at request time and cached for `cacheTtl`; a key that matches none of the cached keys makes
  * one re-resolve (at most once a second) before the answer is no, so a rotated key works at once.
  */
-export function requireWorkerKey(options: WorkerKeyOptions): Guard {
+export function requireWorkerKey(options: WorkerKeyOptions): Guard<WorkerAuth> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { keys: fromEnv('WORKER_KEY') }`)
   }
@@ -137,8 +139,8 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
     }
   }
 
-  const decide = (req: Parameters<Guard>[0]): Decision | Promise<Decision> => {
-    const presented = extractCredential(requestHeader(req, header))
+  const decide = (input: RequestFacts): Decision | Promise<Decision> => {
+    const presented = extractCredential(input.header(header))
     if (!presented.ok) return deny(presented.code, presented.reason)
     const digest = sha256(presented.value)
     const keyFingerprint = fingerprintOfDigest(digest)
@@ -150,7 +152,8 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard {
     return fast
   }
 
-  return expressGuard(NAME, decide, options, {
+  const present = (input: RequestFacts) => input.header(header) !== undefined
+  return expressGuard<WorkerAuth>(NAME, { decide, present }, options, {
     async ready() {
       let state: KeyState
       try {

@@ -1,6 +1,7 @@
 import type { Request } from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
+  type BearerAuth,
   delegateBearerAuth,
   type Guard,
   httpValidator,
@@ -17,7 +18,8 @@ describe('bearer types', () => {
   it('accepts a plain async function as a TokenValidator', () => {
     const validator = async (token: string): Promise<TokenResult> => ({ active: token.length > 0 })
     expectTypeOf(validator).toMatchTypeOf<TokenValidator>()
-    expectTypeOf(delegateBearerAuth({ validator })).toEqualTypeOf<Guard>()
+    expectTypeOf(delegateBearerAuth({ validator })).toEqualTypeOf<Guard<BearerAuth>>()
+    expectTypeOf(delegateBearerAuth({ validator })).toExtend<Guard>()
   })
 
   it('narrows TokenResult on active', () => {

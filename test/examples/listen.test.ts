@@ -80,6 +80,7 @@ describe('examples with their port taken', () => {
     ['examples/demo/server.ts', false],
     ['examples/delegated-auth/server.ts', false],
     ['examples/widget-runtime/server.ts', false],
+    ['examples/websocket/server.ts', false],
     ['examples/widget-platform/server.ts', true],
   ])(
     '%s exits 1 naming the port, and never says it is listening',

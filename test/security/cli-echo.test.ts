@@ -28,7 +28,8 @@ const widgetKey = secret(`wid_${randomBytes(24).toString('base64url')}`)
 const token = secret(`kwt_${randomBytes(32).toString('base64url')}`)
 /** Letters and digits only: it reads like an option name to a careless parser. */
 const bareToken = secret(`a${randomBytes(24).toString('hex')}`.slice(0, 28))
-const longToken = secret(randomBytes(30).toString('base64url'))
+// a leading letter: a value starting with '-' would be read as another option, not as --prefix's value
+const longToken = secret(`t${randomBytes(30).toString('base64url')}`)
 
 const checkService = (...extra: string[]) => [
   'check-service',

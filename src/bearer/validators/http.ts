@@ -1,6 +1,6 @@
-import type { IncomingMessage } from 'node:http'
 import { KeywardError } from '../../core/errors.js'
 import { optionNames, refuseUnknownOptions } from '../../core/options.js'
+import { clientAddress, type KeywardRequest } from '../../core/request.js'
 import { readSetting, settingOption } from '../../core/settings.js'
 import type { KeyResolver } from '../../worker-key/key-resolver.js'
 import { dateFrom, epochSeconds, isObject, parseJson, strictScopes } from './answer-fields.js'
@@ -41,11 +41,12 @@ export interface HttpValidatorOptions extends TransportOptions {
   headers?: Record<string, string>
   /**
    * The client address sent as `client_ip`. Default: Express's `req.ip` (which honours
-   * `trust proxy`), else the socket's remote address. Part of the guard's cache key (see
+   * `trust proxy`), else the socket's remote address; for a plain request given to
+   * `authenticate()`, its `ip`. Part of the guard's cache key (see
    * `cacheKey` of {@link TokenValidator}), so a service that accepts a token only from some
    * addresses is asked again for every other address.
    */
-  clientIp?: (req: IncomingMessage) => string | undefined
+  clientIp?: (req: KeywardRequest) => string | undefined
   /**
    * Turns the service's answer into a verdict, for services that answer in another shape.
    * Return `{ active: false }` for "no"; throw for "cannot decide" (503). The default accepts
@@ -96,7 +97,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
   if (options.clientIp !== undefined && typeof options.clientIp !== 'function') {
     throw new TypeError(`${NAME}: "clientIp" must be a function (req) => string | undefined`)
   }
-  const clientIp = options.clientIp ?? defaultClientIp
+  const clientIp = options.clientIp ?? clientAddress
   const mapResponse = options.mapResponse ?? interpretContractAnswer
   const ownReading = options.mapResponse === undefined
   const http = transport(options, NAME)
@@ -104,7 +105,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
   const resolveUrl = async () =>
     serviceUrl(await readSetting(readUrl, options.url, 'url', NAME), options.url, 'url', NAME)
 
-  const validate = async (token: string, context: { req: IncomingMessage; signal: AbortSignal }) => {
+  const validate = async (token: string, context: { req: KeywardRequest; signal: AbortSignal }) => {
     const url = await resolveUrl()
     const response = await http.request(url, {
       method: 'POST',
@@ -162,7 +163,7 @@ export function httpValidator(options: HttpValidatorOptions): TokenValidator & {
   ownValidator(validate)
   return Object.assign(validate, {
     ready: probe,
-    cacheKey: (req: IncomingMessage) => clientIp(req) ?? '',
+    cacheKey: (req: KeywardRequest) => clientIp(req) ?? '',
     close: () => http.close(),
   })
 }
@@ -205,11 +206,6 @@ export function interpretContractAnswer(response: HttpValidatorResponse): TokenR
     ...(scopes === undefined ? {} : { scopes }),
     ...(expiresAt === undefined ? {} : { expiresAt }),
   }
-}
-
-function defaultClientIp(req: IncomingMessage): string | undefined {
-  const ip = (req as IncomingMessage & { ip?: unknown }).ip
-  return typeof ip === 'string' ? ip : req.socket?.remoteAddress
 }
 
 function headersOption(headers: unknown): Record<string, string> {

@@ -1,12 +1,14 @@
-import type { IncomingMessage } from 'node:http'
+import type { KeywardRequest } from '../../core/request.js'
 
 /** What a validator is given besides the token. */
 export interface ValidationContext {
   /**
    * The request that presented the token (the first one, when concurrent requests with the same
-   * token share one validation).
+   * token share one validation), as it was given: Express's (or Node's) request in the
+   * middleware, whatever was passed to `authenticate()` otherwise. Both have `method` and
+   * `headers`; only Node's has a `socket`.
    */
-  req: IncomingMessage
+  req: KeywardRequest
   /**
    * Aborted when the guard's `timeout` passes or every waiting client has gone away. Pass it on
    * to `fetch`/undici so an abandoned check does not hold a connection.
@@ -72,5 +74,5 @@ export interface TokenValidator {
    * allow-list) are not skipped by a verdict cached for another request. Absent: the verdict
    * depends on the token alone. `delegateBearerAuth({ cacheBy: 'token' })` ignores it.
    */
-  cacheKey?(req: IncomingMessage): string
+  cacheKey?(req: KeywardRequest): string
 }
