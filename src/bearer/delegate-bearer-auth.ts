@@ -1,108 +1,28 @@
 import type { BearerAuth, KeywardAuth } from '../core/auth.js'
 import { cannotDecide, DEFAULT_RETRY_AFTER } from '../core/cannot-decide.js'
-import type { Clock } from '../core/clock.js'
 import { allow, type CacheState, type Decision, deny, failure } from '../core/decision.js'
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName as errorName, ForeignError } from '../core/foreign-error.js'
-import type { GuardOptions } from '../core/guard.js'
-import {
-  optionNames,
-  positiveInteger,
-  positiveNumber,
-  refuseUnknownOptions,
-  renamedOption,
-} from '../core/options.js'
+import { positiveInteger, positiveNumber, refuseUnknownOptions, renamedOption } from '../core/options.js'
 import type { KeywardRequest, RequestFacts } from '../core/request.js'
 import { expressGuard, type Guard } from '../express/guard.js'
 import { type BearerHeader, parseAuthorization } from './authorization-header.js'
-import { CircuitBreaker, type CircuitBreakerOptions } from './breaker.js'
+import {
+  breakerOption,
+  type DelegateBearerAuthOptions,
+  nonNegative,
+  BEARER_OPTION_NAMES as OPTION_NAMES,
+} from './options.js'
 import { ClientsGone, TokenCache, type Verdict } from './token-cache.js'
 import { failedBeforeSending, foreignCause } from './validators/http-failures.js'
 import { isOwnValidator } from './validators/own-validator.js'
-import type { InactiveReason, TokenValidator } from './validators/types.js'
+import { checkVerdict } from './verdict.js'
 import { bearerChallenge, realmOption } from './www-authenticate.js'
 
+export type { DelegateBearerAuthOptions, TokenInvalidation } from './options.js'
+
 const NAME = 'delegateBearerAuth'
-
-/** Push invalidation: a bus that tells every instance which token's cached verdict to drop. */
-export interface TokenInvalidation {
-  /**
-   * Registers a listener called with a token fingerprint (`fingerprint(token)`) to drop that
-   * token, or with no id to drop every cached verdict. Returns an unsubscribe function.
-   */
-  subscribe(listener: (id?: string) => void): () => void
-}
-
-export interface DelegateBearerAuthOptions extends GuardOptions {
-  /**
-   * Decides whether a token is valid: `httpValidator`, `introspectionValidator`, `jwtValidator`,
-   * or your own `(token, { req, signal }) => Promise<TokenResult>`. A validator that throws or
-   * times out means "cannot decide": 503, never 401 (F5).
-   */
-  validator: TokenValidator
-  /**
-   * Default true. `false`: a request without an `Authorization` header passes on without
-   * `req.auth` (optional authentication); a header that is present but malformed, or a token that
-   * is refused, is still refused.
-   */
-  credentialsRequired?: boolean
-  /** The `realm` of RFC 6750 `WWW-Authenticate` challenges. Default `'api'`. */
-  realm?: string
-  /**
-   * How long an accepted token's verdict is reused, ms; never beyond the token's own expiry.
-   * Default 60 000. A revoked token keeps working at most this long unless `invalidate()` or
-   * `invalidation` drops it. 0 disables caching of accepted tokens.
-   */
-  cacheTtl?: number
-  /**
-   * How long a refused token's verdict is reused, ms. Default 5000: short, so a token that just
-   * became valid works soon, long enough that a client retrying a bad token does not reach the
-   * auth service each time. 0 disables it.
-   */
-  negativeTtl?: number
-  /** @deprecated Former name of `negativeTtl`; warns once. */
-  negativeCacheTtl?: number
-  /** Most accepted verdicts kept (least recently used dropped first). Default 10 000. */
-  cacheSize?: number
-  /**
-   * Most refused verdicts kept, in an LRU of their own (least recently used dropped first).
-   * Default 1000. Separate so that a flood of junk tokens evicts only other junk, never the
-   * verdicts of real sessions.
-   */
-  negativeCacheSize?: number
-  /**
-   * What a verdict is cached and coalesced by. `'validator'` (default): the token plus what the
-   * validator says it sends about the request (its `cacheKey(req)`; `httpValidator`'s
-   * `client_ip`), so an auth service's per-address rules hold for cached verdicts too.
-   * `'token'`: the token alone — fewer calls, but a token accepted for one client address is
-   * then accepted from any other for `cacheTtl`.
-   */
-  cacheBy?: 'validator' | 'token'
-  /**
-   * How long past its TTL a cached verdict may still be used during an outage of the service
-   * itself (connection error, timeout, 5xx, open circuit), ms. Default 0 (off): an outage is a
-   * 503. Never when the service answered about this request (any 4xx, an unreadable answer):
-   * a revoked token's holder must not be able to bring back its old "yes". Never extends an
-   * accepted token past its expiry.
-   */
-  staleIfError?: number
-  /** Longest wait for the validator, ms. Default 5000. Beyond it: 503 `validator_timeout`. */
-  timeout?: number
-  /**
-   * Circuit breaker in front of the validator: once `threshold` distinct tokens met a failure
-   * of the service itself (connection error, timeout, 5xx) within `window` ms — at least one of
-   * them a failure no token can provoke — requests get 503 at once for `cooldown` ms, then
-   * probes decide whether to close it; any success closes it. Refusals (401/403, any other
-   * 4xx) and what a token's content provokes never count, so no unauthenticated caller can
-   * open it. Default `{ threshold: 5, cooldown: 5000, window: 10000 }`; `false` disables it.
-   */
-  circuitBreaker?: CircuitBreakerOptions | false
-  /** Push invalidation, e.g. `redisInvalidation(...)`: drops revoked tokens on every instance. */
-  invalidation?: TokenInvalidation
-  /** Clock for cache ages and the breaker, ms. Default `performance`. For tests. */
-  clock?: Clock
-}
 
 /**
  * Failures of the service itself: the breaker counts them and `staleIfError` covers them. Any
@@ -111,39 +31,10 @@ export interface DelegateBearerAuthOptions extends GuardOptions {
  */
 const OUTAGES = new Set<KeywardReason>(['validator_failed', 'validator_timeout'])
 
-const INACTIVE = new Set<InactiveReason>([
-  'token_inactive',
-  'token_expired',
-  'token_revoked',
-  'token_malformed',
-  'token_signature_invalid',
-  'token_claim_invalid',
-])
-
 /** Why a validation was cut short by the guard's `timeout`. */
 class ValidatorTimeout extends Error {
   override readonly name = 'ValidatorTimeout'
 }
-
-const OPTION_NAMES = optionNames<DelegateBearerAuthOptions>()(
-  'validator',
-  'credentialsRequired',
-  'realm',
-  'cacheTtl',
-  'negativeTtl',
-  'negativeCacheTtl',
-  'cacheSize',
-  'negativeCacheSize',
-  'cacheBy',
-  'staleIfError',
-  'timeout',
-  'circuitBreaker',
-  'invalidation',
-  'clock',
-  'onError',
-  'onDecision',
-  'logger',
-)
 
 /**
  * Accepts requests whose `Authorization: Bearer` token the validator accepts, and sets
@@ -376,73 +267,6 @@ function bearerPresent(header: BearerHeader): boolean {
   return header.reason !== 'no_header' && header.reason !== 'header_empty' && header.reason !== 'other_scheme'
 }
 
-/**
- * Checks what a validator resolved with; anything but a well-formed verdict is "cannot decide".
- * Claims lose every member equal to the token: services echo it, and `req.auth.claims` ends up
- * in logs and responses.
- */
-function checkVerdict(result: unknown, token: string): Verdict {
-  const bad = (what: string) =>
-    cannotDecide(
-      'validator_bad_response',
-      `${NAME}: the validator resolved with ${what}; expected { active: true, ... } or { active: false }`,
-      { middleware: NAME },
-    )
-  if (typeof result !== 'object' || result === null)
-    return thrown(bad(result === null ? 'null' : typeof result))
-  const value = result as Record<string, unknown>
-  if (value.active === false) {
-    const reason = INACTIVE.has(value.reason as InactiveReason)
-      ? (value.reason as InactiveReason)
-      : 'token_inactive'
-    return { active: false, reason }
-  }
-  if (value.active !== true) return thrown(bad('an object without a boolean "active"'))
-  const { subject, scopes, expiresAt, claims } = value
-  if (subject !== undefined && typeof subject !== 'string') return thrown(bad('a non-string "subject"'))
-  if (
-    scopes !== undefined &&
-    !(Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string'))
-  ) {
-    return thrown(bad('"scopes" that are not an array of strings'))
-  }
-  if (expiresAt !== undefined && !(expiresAt instanceof Date && !Number.isNaN(expiresAt.getTime()))) {
-    return thrown(bad('an "expiresAt" that is not a valid Date'))
-  }
-  if (claims !== undefined && (typeof claims !== 'object' || claims === null))
-    return thrown(bad('"claims" that are not an object'))
-  // "active" for a token whose expiry has passed is a stale answer: the token is not valid
-  if (expiresAt instanceof Date && expiresAt.getTime() <= Date.now())
-    return { active: false, reason: 'token_expired' }
-  const verdict: Verdict = {
-    active: true,
-    scopes: Object.freeze([...((scopes as string[] | undefined) ?? [])]),
-    claims: Object.freeze(withoutToken((claims as Record<string, unknown> | undefined) ?? {}, token, 0)),
-  }
-  if (subject !== undefined) verdict.subject = subject as string
-  if (expiresAt !== undefined) verdict.expiresAt = expiresAt as Date
-  return verdict
-}
-
-/** A copy of a JSON-like value without the members (and array items) that are or contain the token. */
-function withoutToken<T>(value: T, token: string, depth: number): T {
-  const isToken = (item: unknown) =>
-    typeof item === 'string' && (item === token || (token.length >= 16 && item.includes(token)))
-  if (depth > 16 || typeof value !== 'object' || value === null) return value
-  if (Array.isArray(value))
-    return value.filter((item) => !isToken(item)).map((item) => withoutToken(item, token, depth + 1)) as T
-  if (Object.getPrototypeOf(value) !== Object.prototype && Object.getPrototypeOf(value) !== null) return value
-  const out: Record<string, unknown> = {}
-  for (const [name, item] of Object.entries(value)) {
-    if (!isToken(item)) out[name] = withoutToken(item, token, depth + 1)
-  }
-  return out as T
-}
-
-function thrown(error: KeywardError): never {
-  throw error
-}
-
 /** Any way of not deciding, as a KeywardError: 500 for our own misconfiguration, else 503. */
 function validatorFailure(cause: unknown, signal: AbortSignal | undefined, own: boolean): KeywardError {
   const reason = signal?.aborted ? signal.reason : cause
@@ -494,27 +318,4 @@ function clientGone(req: KeywardRequest): { signal: AbortSignal; dispose(): void
   const onClose = () => controller.abort()
   socket.once('close', onClose)
   return { signal: controller.signal, dispose: () => socket.off('close', onClose) }
-}
-
-function breakerOption(
-  value: CircuitBreakerOptions | false | undefined,
-  clock: Clock,
-): CircuitBreaker | undefined {
-  if (value === false) return undefined
-  if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new TypeError(`${NAME}: "circuitBreaker" must be { threshold?, cooldown?, window? } or false`)
-  }
-  const threshold = positiveInteger(value?.threshold ?? 5, 'circuitBreaker.threshold', NAME)
-  const cooldown = positiveNumber(value?.cooldown ?? 5000, 'circuitBreaker.cooldown', NAME)
-  const window = positiveNumber(value?.window ?? 10_000, 'circuitBreaker.window', NAME)
-  return new CircuitBreaker(threshold, cooldown, window, clock)
-}
-
-function nonNegative(value: unknown, option: string): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(
-      `${NAME}: "${option}" must be a non-negative number of milliseconds; got ${String(value)}`,
-    )
-  }
-  return value
 }

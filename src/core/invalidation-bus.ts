@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
+import type { InvalidationSource } from '../core/invalidation-source.js'
 import { cannotDecide } from './cannot-decide.js'
 import type { KeywardError } from './errors.js'
 import type { KeywardLogger } from './events.js'

@@ -7,8 +7,8 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
+import type { InvalidationSource } from '../core/invalidation-source.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
-import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import { clientSource, isPool } from './client-source.js'
 import { channelName } from './identifiers.js'
 import type { InvalidationTriggerOptions } from './trigger.sql.js'

@@ -7,8 +7,8 @@ import {
   type InvalidationStats,
   ListenerSet,
 } from '../core/invalidation-bus.js'
+import type { InvalidationSource } from '../core/invalidation-source.js'
 import { optionNames, refuseUnknownOptions } from '../core/options.js'
-import type { InvalidationSource } from '../widget-key/verify-widget-key.js'
 import type {
   ClientEventListener,
   IoRedisSubscriber,

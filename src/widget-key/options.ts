@@ -1,5 +1,6 @@
 import type { Clock } from '../core/clock.js'
 import type { GuardOptions } from '../core/guard.js'
+import type { InvalidationSource } from '../core/invalidation-source.js'
 import { optionNames, positiveInteger } from '../core/options.js'
 import type { KeywardRequest } from '../core/request.js'
 import { HashLimiter } from './hash-limiter.js'
@@ -9,11 +10,7 @@ import type { ParseOptions } from './records/types.js'
 
 const NAME = 'verifyWidgetKey'
 
-/** A push source of "drop this tenant's cached state" messages (Redis, Postgres, your own bus). */
-export interface InvalidationSource {
-  /** Calls `listener(id)` for each message, `listener()` to drop everything; returns unsubscribe. */
-  subscribe(listener: (id?: string) => void): () => void
-}
+export type { InvalidationSource }
 
 /** What the `records` resolver gets besides the tenant id. */
 export interface WidgetRecordsContext {
