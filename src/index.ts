@@ -42,7 +42,14 @@ export {
 } from './core/events.js'
 export { fingerprint } from './core/fingerprint.js'
 export { ForeignError } from './core/foreign-error.js'
-export type { GuardControls, GuardOptions, GuardStats } from './core/guard.js'
+export type {
+  BearerStats,
+  GuardControls,
+  GuardOptions,
+  GuardStats,
+  WidgetKeyStats,
+  WorkerKeyStats,
+} from './core/guard.js'
 export type { AuthenticateResult } from './core/guard-core.js'
 export type { KeywardRequest, PlainRequest } from './core/request.js'
 export { type AnyOfGuard, type AnyOfOptions, type AuthOf, anyOf } from './express/any-of.js'

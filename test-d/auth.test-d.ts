@@ -38,3 +38,17 @@ if (auth !== undefined) {
 // @ts-expect-error a widget auth always names its tenant
 const noTenant: WidgetAuth = { kind: 'widget', keyId: 'r1' }
 expectType<WidgetAuth>(noTenant)
+
+// stats() has literal keys per guard, no index signature
+import { delegateBearerAuth, requireWorkerKey, verifyWidgetKey } from '../src/index.js'
+
+const workerStats = requireWorkerKey({ keys: 'k'.repeat(40) }).stats()
+expectType<number>(workerStats.hits)
+// @ts-expect-error a worker guard counts no hashes
+workerStats.hashes
+const widgetStats = verifyWidgetKey({ records: async () => null }).stats()
+expectType<number>(widgetStats.hashesRefusedTenant)
+const bearerStats = delegateBearerAuth({ validator: async () => ({ active: false }) }).stats()
+expectType<number>(bearerStats.circuitOpens)
+// @ts-expect-error not a counter
+bearerStats.made_up_counter

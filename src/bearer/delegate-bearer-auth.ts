@@ -4,6 +4,7 @@ import { allow, type CacheState, type Decision, deny, failure } from '../core/de
 import { KeywardError, type KeywardReason, statusFor } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName as errorName, ForeignError } from '../core/foreign-error.js'
+import type { BearerStats } from '../core/guard.js'
 import { positiveInteger, positiveNumber, refuseUnknownOptions, renamedOption } from '../core/options.js'
 import type { KeywardRequest, RequestFacts } from '../core/request.js'
 import { expressGuard, type Guard } from '../express/guard.js'
@@ -44,10 +45,14 @@ class ValidatorTimeout extends Error {
  */
 export function delegateBearerAuth(
   options: DelegateBearerAuthOptions & { credentialsRequired?: true },
-): Guard<BearerAuth>
+): Guard<BearerAuth, BearerStats>
 /** With `credentialsRequired: false`, a request without a bearer token passes with no `req.auth`. */
-export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard<BearerAuth | undefined>
-export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard<BearerAuth | undefined> {
+export function delegateBearerAuth(
+  options: DelegateBearerAuthOptions,
+): Guard<BearerAuth | undefined, BearerStats>
+export function delegateBearerAuth(
+  options: DelegateBearerAuthOptions,
+): Guard<BearerAuth | undefined, BearerStats> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { validator: httpValidator({ url }) }`)
   }
@@ -233,7 +238,7 @@ export function delegateBearerAuth(options: DelegateBearerAuthOptions): Guard<Be
 
   const present = (input: RequestFacts) => bearerPresent(parseAuthorization(input.header('authorization')))
   const core = { decide, present, challenge: challenge(), optional: !credentialsRequired }
-  return expressGuard<BearerAuth | undefined>(NAME, core, options, {
+  return expressGuard<BearerAuth | undefined, BearerStats>(NAME, core, options, {
     async ready() {
       if (typeof validator.ready !== 'function') return
       try {

@@ -55,8 +55,7 @@ interface FetchContext {
   refresh: boolean
 }
 
-export interface ResolverCacheStats {
-  [counter: string]: number
+export type ResolverCacheStats = {
   hits: number
   misses: number
   refreshes: number

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { KeywardAuth } from '../core/auth.js'
 import type { Decision } from '../core/decision.js'
 import { publishDecision } from '../core/events.js'
-import type { GuardControls, GuardOptions } from '../core/guard.js'
+import type { GuardControls, GuardOptions, GuardStats } from '../core/guard.js'
 import {
   type AuthenticateResult,
   authenticator,
@@ -28,8 +28,11 @@ export type GuardHandler = (req: GuardRequest, res: ServerResponse, next: Next) 
  * An Express middleware with keyward's controls. `A` is what `req.auth` is set to on success
  * (and what `authenticate()` resolves with).
  */
-export type Guard<A extends KeywardAuth | undefined = KeywardAuth | undefined> = GuardHandler &
-  GuardControls & {
+export type Guard<
+  A extends KeywardAuth | undefined = KeywardAuth | undefined,
+  S extends GuardStats = GuardStats,
+> = GuardHandler &
+  GuardControls<S> & {
     /** The guard's name, e.g. `'verifyWidgetKey'`, as in its decision events. */
     readonly middleware: string
     /**
@@ -49,12 +52,12 @@ export type GuardCoreInit = Omit<GuardCore, 'observers' | 'middleware'>
  * Turns a guard's core into an Express middleware: it runs the decision, publishes it, sets
  * `req.auth` on allow, and answers (or `next(err)`s) the rest; and gives it `authenticate()`.
  */
-export function expressGuard<A extends KeywardAuth | undefined>(
+export function expressGuard<A extends KeywardAuth | undefined, S extends GuardStats>(
   middleware: string,
   init: GuardCoreInit,
   options: GuardOptions,
-  controls: GuardControls,
-): Guard<A> {
+  controls: GuardControls<S>,
+): Guard<A, S> {
   checkGuardOptions(options as Record<string, unknown>, middleware)
   const core: GuardCore = { ...init, middleware, observers: options }
   const passErrors = options.onError === 'next'

@@ -7,6 +7,7 @@ import { allow, type CacheState, type Decision, deny, failure, opt } from '../co
 import { KeywardError, type KeywardReason } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
+import type { WidgetKeyStats } from '../core/guard.js'
 import { positiveInteger, positiveNumber, refuseUnknownOptions, renamedOption } from '../core/options.js'
 import type { KeywardRequest, RequestFacts } from '../core/request.js'
 import { ResolverCache } from '../core/resolver-cache.js'
@@ -44,7 +45,7 @@ const TENANT_ID = /^[\x21-\x7e]{1,256}$/
  * SHA-256 of the key, identical concurrent lookups and derivations coalesce, and a key that
  * fails against a cached record re-reads the record once before the answer is no (F2).
  */
-export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth> {
+export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, WidgetKeyStats> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(
       `${NAME}: pass an options object such as { records: (tenantId) => store.get(tenantId) }`,
@@ -327,28 +328,33 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth> {
         }
   const present = (input: RequestFacts) => input.header(header) !== undefined
 
-  return expressGuard<WidgetAuth>(NAME, { decide, present, ...opt({ answerBefore }) }, options, {
-    async ready() {
-      try {
-        await readStore(options.readyTenant ?? '__keyward_ready__')
-      } catch (error) {
-        throw (unavailable(error, {}) as { error: KeywardError }).error
-      }
+  return expressGuard<WidgetAuth, WidgetKeyStats>(
+    NAME,
+    { decide, present, ...opt({ answerBefore }) },
+    options,
+    {
+      async ready() {
+        try {
+          await readStore(options.readyTenant ?? '__keyward_ready__')
+        } catch (error) {
+          throw (unavailable(error, {}) as { error: KeywardError }).error
+        }
+      },
+      invalidate(tenantId?: string) {
+        recordCache.invalidate(tenantId)
+      },
+      stats() {
+        const verified = verifiedKeys.stats()
+        return {
+          ...recordCache.stats(),
+          ...verifiedCounters,
+          verifiedSize: verified.size,
+          mismatchedSize: verified.negativeSize,
+          ...limiter.stats(),
+        }
+      },
     },
-    invalidate(tenantId?: string) {
-      recordCache.invalidate(tenantId)
-    },
-    stats() {
-      const verified = verifiedKeys.stats()
-      return {
-        ...recordCache.stats(),
-        ...verifiedCounters,
-        verifiedSize: verified.size,
-        mismatchedSize: verified.negativeSize,
-        ...limiter.stats(),
-      }
-    },
-  })
+  )
 }
 
 class StoreTimeoutError extends Error {

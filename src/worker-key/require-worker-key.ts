@@ -7,7 +7,7 @@ import { allow, type CacheState, type Decision, deny, failure } from '../core/de
 import { KeywardError } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
-import type { GuardOptions } from '../core/guard.js'
+import type { GuardOptions, WorkerKeyStats } from '../core/guard.js'
 import { optionNames, positiveNumber, refuseUnknownOptions } from '../core/options.js'
 import type { RequestFacts } from '../core/request.js'
 import { ResolverCache } from '../core/resolver-cache.js'
@@ -60,7 +60,7 @@ type KeyState = { keys: ExpectedKey[]; digests: Buffer[] } | { problem: KeywardE
  * at request time and cached for `cacheTtl`; a key that matches none of the cached keys makes
  * one re-resolve (at most once a second) before the answer is no, so a rotated key works at once.
  */
-export function requireWorkerKey(options: WorkerKeyOptions): Guard<WorkerAuth> {
+export function requireWorkerKey(options: WorkerKeyOptions): Guard<WorkerAuth, WorkerKeyStats> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`${NAME}: pass an options object such as { keys: fromEnv('WORKER_KEY') }`)
   }
@@ -153,7 +153,7 @@ export function requireWorkerKey(options: WorkerKeyOptions): Guard<WorkerAuth> {
   }
 
   const present = (input: RequestFacts) => input.header(header) !== undefined
-  return expressGuard<WorkerAuth>(NAME, { decide, present }, options, {
+  return expressGuard<WorkerAuth, WorkerKeyStats>(NAME, { decide, present }, options, {
     async ready() {
       let state: KeyState
       try {

@@ -2,6 +2,7 @@ import type { Request } from 'express'
 import { describe, expectTypeOf, it } from 'vitest'
 import {
   type BearerAuth,
+  type BearerStats,
   delegateBearerAuth,
   type Guard,
   httpValidator,
@@ -18,7 +19,7 @@ describe('bearer types', () => {
   it('accepts a plain async function as a TokenValidator', () => {
     const validator = async (token: string): Promise<TokenResult> => ({ active: token.length > 0 })
     expectTypeOf(validator).toMatchTypeOf<TokenValidator>()
-    expectTypeOf(delegateBearerAuth({ validator })).toEqualTypeOf<Guard<BearerAuth>>()
+    expectTypeOf(delegateBearerAuth({ validator })).toEqualTypeOf<Guard<BearerAuth, BearerStats>>()
     expectTypeOf(delegateBearerAuth({ validator })).toExtend<Guard>()
   })
 
