@@ -7,11 +7,12 @@
  * transform puts each module on one line and wraps functions in a naming helper, which leaves a
  * profile of anonymous functions at line 1.
  *
- * `node --import tsx bench/profile.ts worker-key [seconds]` — the profile is kept in
+ * `npm run bench:profile -- worker-key [seconds]` — the profile is kept in
  * `bench/results/profiles/` for Chrome DevTools or speedscope.
  */
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { SourceMap } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import { build } from 'esbuild'
 import { createWidgetKey, formatHashRecord } from '../src/index.js'
@@ -22,7 +23,7 @@ import type { BenchSetup } from './setup.js'
 
 interface ProfileNode {
   id: number
-  callFrame: { functionName: string; url: string; lineNumber: number }
+  callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number }
   children?: number[]
 }
 interface CpuProfile {
@@ -44,6 +45,16 @@ function bundleModulesOf(bundleText: string): Array<{ from: number; to: number; 
     modules.push({ from: index, to: Number.POSITIVE_INFINITY, path: marker[1]! })
   })
   return modules
+}
+
+/** The bundle's source map: the line of the .ts file a bundle frame came from. */
+let bundleMap: SourceMap | undefined
+
+/** The 1-based line a frame stands for: in its .ts source when it comes from the bundle. */
+function lineOf(url: string, line: number, column: number): number {
+  if (!url.endsWith('server.mjs') || !bundleMap) return line + 1
+  const entry = bundleMap.findEntry(line, column) as { originalLine?: number }
+  return entry.originalLine === undefined ? line + 1 : entry.originalLine + 1
 }
 
 /** The source path of a frame: the file itself, or the module of the bundle its line came from. */
@@ -83,11 +94,11 @@ export function summariseProfile(profile: CpuProfile, top = 25, isKeyward = keyw
   profile.samples.forEach((id, i) => {
     const dt = profile.timeDeltas[i] ?? 0
     const node = byId.get(id)!
-    const { functionName, url, lineNumber } = node.callFrame
+    const { functionName, url, lineNumber, columnNumber } = node.callFrame
     total += dt
     if (functionName === '(idle)') idle += dt
     const where = moduleOf(sourceOf(url, lineNumber))
-    const name = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineNumber + 1}` : ''}`
+    const name = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineOf(url, lineNumber, columnNumber)}` : ''}`
     selfByFunction.set(name, (selfByFunction.get(name) ?? 0) + dt)
     selfByModule.set(where, (selfByModule.get(where) ?? 0) + dt)
     // the nearest caller that is neither Node nor native decides whose time this is: a hash
@@ -97,7 +108,7 @@ export function summariseProfile(profile: CpuProfile, top = 25, isKeyward = keyw
       if (frameUrl === '' || frameUrl.startsWith('node:')) continue
       if (isKeyward(frameUrl, byId.get(at)!.callFrame.lineNumber)) {
         insideKeyward += dt
-        const leaf = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineNumber + 1}` : ''}`
+        const leaf = `${functionName || '(anonymous)'}  ${where}${url ? `:${lineOf(url, lineNumber, columnNumber)}` : ''}`
         keywardByLeaf.set(leaf, (keywardByLeaf.get(leaf) ?? 0) + dt)
       }
       break
@@ -160,6 +171,7 @@ async function main() {
     packages: 'external',
     outfile: bundle,
     logLevel: 'warning',
+    sourcemap: 'external',
   })
   const server = await BenchServer.start(id, setup, ['--cpu-prof', '--cpu-prof-dir', dir], bundle)
   const request = scenario.request(setup)
@@ -176,6 +188,7 @@ async function main() {
   const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'))
   if (!file) throw new Error('no profile written')
   bundleModules = bundleModulesOf(readFileSync(bundle, 'utf8'))
+  bundleMap = new SourceMap(JSON.parse(readFileSync(`${bundle}.map`, 'utf8')))
   console.log(summariseProfile(JSON.parse(readFileSync(`${dir}${file}`, 'utf8')) as CpuProfile))
   console.log(`\nprofile: ${dir}${file}`)
 }

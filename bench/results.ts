@@ -20,6 +20,24 @@ export interface BenchConfig {
   attempts: number
   /** Load generator pinned to CPU 0, servers to CPU 1. */
   pin: boolean
+  /** Requests of the fixed-count CPU run per row per round (0: not run). */
+  cpuRequests: number
+  /** The longest a fixed-count CPU run may take, s (a row bound by PBKDF2 stops short of the count). */
+  cpuMaxSeconds: number
+  /** Only some rows were run (BENCH_ONLY): results go to `bench/results/partial/`. */
+  partial: boolean
+  /** The longest wait for the other processes on the machine to go quiet before a run, s. */
+  quietWaitSeconds: number
+}
+
+/** Server CPU over a fixed number of requests: the figure a noisy machine disturbs least. */
+export interface CpuCount {
+  /** Answers received (the fixed count, unless the run hit its time limit). */
+  responses: number
+  /** Server process CPU time, user + system, all threads, from before the first request until it was idle again, µs. */
+  micros: number
+  /** `micros / responses`. */
+  perRequestUs: number
 }
 
 /** A load run, with how much other processes disturbed it. */
@@ -38,6 +56,8 @@ export interface Measurement {
   latency: QuietResult
   /** Server process CPU time (all threads) per answer during the throughput run, µs. */
   cpuPerRequest: number
+  /** The fixed-count CPU run (absent when BENCH_CPU_REQUESTS=0). */
+  cpuCount?: CpuCount & { foreignCores: number; attempts: number }
 }
 
 /** A row of the table: medians over the rounds of figures taken relative to the same round's bare runs. */
@@ -56,9 +76,17 @@ export interface Row {
   /** p50/p99 minus those of the neighbouring bare runs, ms. */
   addedP50Ms: number
   addedP99Ms: number
-  /** Server CPU time (all its threads) per answer under load, µs, and that minus the bare runs'. */
+  /** Server CPU time (all its threads) per answer of the throughput run, µs, and that minus the bare runs'. */
   cpuPerRequestUs: number
   addedCpuUs: number
+  /**
+   * Server CPU time (user + system, all threads) per request of the fixed-count run, µs, median
+   * over rounds, and the same minus the mean of the bare runs right before and after it.
+   */
+  countedCpuUs: number
+  addedCountedCpuUs: number
+  /** The per-round added CPU figures the median was taken from. */
+  addedCountedCpuRounds: number[]
   /** Share of non-2xx answers under load (e.g. 503 when PBKDF2 is at its bound). */
   non2xxShare: number
   /** Answers by status under load, all rounds together. */
@@ -74,18 +102,43 @@ export interface Row {
   inSituMeanUs: number
 }
 
-export interface TargetCheck {
+/** One measured figure beside the figure it is compared with. */
+export interface ThresholdCheck {
   name: string
-  target: string
+  /** What it is compared with, e.g. `≥ 0.97 × bare`. */
+  reference: string
   measured: string
-  met: boolean
+  /** The measured figure, the relation that holds, the reference figure: `0.78 < 0.97`. */
+  relation: string
+  holds: boolean
+}
+
+/**
+ * A warm or cached keyward row beside the hand-written SHA-256 + `timingSafeEqual` check of the
+ * same run: added server CPU per request against the check's × 1.3, throughput ratio against
+ * the check's − 0.03.
+ */
+export interface HandwrittenComparison {
+  id: string
+  label: string
+  addedCpuUs: number
+  handwrittenAddedCpuUs: number
+  /** `handwrittenAddedCpuUs × 1.3`. */
+  cpuBoundUs: number
+  cpuWithin: boolean
+  ratio: number
+  handwrittenRatio: number
+  /** `handwrittenRatio − 0.03`. */
+  ratioBound: number
+  ratioWithin: boolean
 }
 
 export interface BenchResults {
   machine: Machine
   config: BenchConfig
   rows: Row[]
-  targets: TargetCheck[]
+  thresholds: ThresholdCheck[]
+  handwritten: HandwrittenComparison[]
   memory: MemoryReport[] | undefined
   measurements: Measurement[]
   /** What the in-situ timing measures around an empty chain, µs (subtracted from every row). */

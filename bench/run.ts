@@ -7,13 +7,19 @@
  * relative to the bare runs just before and after it, so drift in the machine's speed (other
  * load, thermal state) cancels out; the table shows the median of the rounds. Throughput is measured with many
  * connections (the server saturated), latency with one connection (the time a request takes,
- * not the time it queues), from autocannon's per-response clock at µs resolution.
+ * not the time it queues), from autocannon's per-response clock at µs resolution. Server CPU
+ * per request comes from a fixed number of requests, user + system time as the OS counts it for
+ * the server process: a busy neighbour slows a request down but hardly changes what it costs.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (6), BENCH_WARMUP (1), BENCH_LATENCY_SECONDS (3),
  * BENCH_CONNECTIONS (50), BENCH_PREHEAT (2, s of load per server before its round), BENCH_ONLY (comma-separated row ids), BENCH_MEMORY (1; 0 skips the
  * memory flood), BENCH_MEMORY_COUNT (1 000 000), BENCH_ATTEMPTS (4: a run during which other
  * processes used more than a tenth of a core is repeated up to this many times), BENCH_PIN (0; 1
- * pins the load generator to CPU 0 and the servers to CPU 1).
+ * pins the load generator to CPU 0 and the servers to CPU 1), BENCH_CPU_REQUESTS (20 000 requests
+ * per row per round counted for server CPU; 0 skips it), BENCH_CPU_MAX_SECONDS (15: a row bound
+ * by PBKDF2 stops short of the count), BENCH_QUIET_WAIT (60: the longest wait, s, for the other
+ * processes to go quiet before a run). With BENCH_ONLY the results go to bench/results/partial/,
+ * not to bench/RESULTS.md and the README section.
  */
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -23,12 +29,18 @@ import { createWidgetKey, formatHashRecord } from '../src/index.js'
 import { ForeignLoad } from '../test/reliability/helpers/foreign-load.js'
 import { renderChart } from './chart.js'
 import type { InSituMessage, InSituRequest } from './in-situ-server.js'
-import { type LoadResult, runLoad } from './load.js'
+import { runLoad } from './load.js'
 import { describeMachine } from './machine.js'
 import type { MemoryReport } from './memory.js'
 import { BenchServer, forkScript, nextMessage } from './processes.js'
-import { checkTargets, renderReadmeSection, renderResults } from './report.js'
-import type { BenchConfig, BenchResults, Measurement, Row } from './results.js'
+import {
+  checkThresholds,
+  compareWithHandwritten,
+  renderReadmeSection,
+  renderResults,
+  WARM_ROWS,
+} from './report.js'
+import type { BenchConfig, BenchResults, CpuCount, Measurement, Row } from './results.js'
 import { type Scenario, scenarios } from './scenarios.js'
 import type { BenchSetup } from './setup.js'
 
@@ -45,6 +57,10 @@ const config: BenchConfig = {
   preheatSeconds: number(env.BENCH_PREHEAT, 2),
   attempts: number(env.BENCH_ATTEMPTS, 4),
   pin: env.BENCH_PIN === '1',
+  cpuRequests: number(env.BENCH_CPU_REQUESTS, 20_000),
+  cpuMaxSeconds: number(env.BENCH_CPU_MAX_SECONDS, 15),
+  partial: Boolean(env.BENCH_ONLY),
+  quietWaitSeconds: number(env.BENCH_QUIET_WAIT, 60),
 }
 /** Cores' worth of CPU other processes may use during a run before it is repeated. */
 const FOREIGN_LIMIT = 0.1
@@ -56,6 +72,12 @@ const BARE_PROCESSES = 3
 /** Load per row per round of the in-situ timing, s. */
 const IN_SITU_SECONDS = 2
 const only = env.BENCH_ONLY?.split(',').map((id) => id.trim())
+for (const id of only ?? [])
+  if (!scenarios.some((s) => s.id === id))
+    throw new Error(`BENCH_ONLY: unknown row "${id}"; one of ${scenarios.map((s) => s.id).join(', ')}`)
+// a warm row is compared with the hand-written check of the same run, so that one runs too
+if (only?.some((id) => WARM_ROWS.includes(id)) && !only.includes('handwritten-sha256'))
+  only.push('handwritten-sha256')
 const selected = scenarios.filter((s) => s.id !== 'bare' && (!only || only.includes(s.id)))
 const bare = scenarios.find((s) => s.id === 'bare')!
 
@@ -104,16 +126,16 @@ function roundOrder(round: number): Scenario[] {
  * One load run, repeated (up to `attempts` times) when other processes took more than
  * `FOREIGN_LIMIT` cores while it ran: such a run measures the machine's other work.
  */
-async function quietRun(
-  run: () => Promise<LoadResult>,
+async function quietRun<T>(
+  run: () => Promise<T>,
   label: string,
-): Promise<LoadResult & { foreignCores: number; attempts: number }> {
-  let result: LoadResult | undefined
+): Promise<T & { foreignCores: number; attempts: number }> {
+  let result: T | undefined
   let foreignCores = 0
   let attempts = 0
   while (attempts < config.attempts) {
     attempts++
-    await foreign.quiet(FOREIGN_LIMIT, 60_000)
+    await foreign.quiet(FOREIGN_LIMIT, config.quietWaitSeconds * 1000)
     const start = foreign.sample()
     result = await run()
     foreignCores = foreign.coresSince(start)
@@ -153,14 +175,47 @@ async function measure(
   )
   await server.settle()
   const cpuPerRequest = serverCpuMicros / Math.max(1, throughput.responses)
+  const cpuCount =
+    config.cpuRequests > 0
+      ? await quietRun(() => countCpu(server, common), `${scenario.id} CPU count`)
+      : undefined
   log(
-    `  round ${round + 1} ${scenario.id.padEnd(22)} ${throughput.okPerSecond.toFixed(0).padStart(7)} 2xx/s  ${cpuPerRequest.toFixed(1)} µs CPU/req` +
+    `  round ${round + 1} ${scenario.id.padEnd(22)} ${throughput.okPerSecond.toFixed(0).padStart(7)} 2xx/s  ${(cpuCount?.perRequestUs ?? cpuPerRequest).toFixed(1)} µs CPU/req` +
       `  p50 ${latency.p50Ms.toFixed(3)} ms  p99 ${latency.p99Ms.toFixed(3)} ms` +
       (throughput.responses > 0 && throughput.statuses['200'] !== throughput.responses
         ? `  statuses ${JSON.stringify(throughput.statuses)}`
         : ''),
   )
-  return { scenario: scenario.id, round, throughput, latency, cpuPerRequest }
+  return {
+    scenario: scenario.id,
+    round,
+    throughput,
+    latency,
+    cpuPerRequest,
+    ...(cpuCount ? { cpuCount } : {}),
+  }
+}
+
+/**
+ * Server CPU over `cpuRequests` requests: the server's own `process.cpuUsage()` (user + system,
+ * every thread) read when it is idle, then after the last answer once it is idle again, so work
+ * a request leaves behind (garbage collection, PBKDF2 still on libuv's pool) is billed to it.
+ */
+async function countCpu(
+  server: BenchServer,
+  common: { url: string; headers: Record<string, string>; vary?: () => Record<string, string> },
+): Promise<CpuCount> {
+  await server.settle()
+  const before = await server.cpuMicros()
+  const result = await runLoad({
+    ...common,
+    connections: config.connections,
+    requests: config.cpuRequests,
+    seconds: config.cpuMaxSeconds,
+  })
+  await server.settle()
+  const micros = (await server.cpuMicros()) - before
+  return { responses: result.responses, micros, perRequestUs: micros / Math.max(1, result.responses) }
 }
 
 function summarise(
@@ -179,6 +234,8 @@ function summarise(
       addedP99: number
       cpu: number
       addedCpu: number
+      counted: number
+      addedCounted: number
       non2xx: number
     }> = []
     const statuses: Record<string, number> = {}
@@ -203,6 +260,9 @@ function summarise(
         addedP99: m.latency.p99Ms - mean((n) => n.latency.p99Ms),
         cpu: m.cpuPerRequest,
         addedCpu: m.cpuPerRequest - mean((n) => n.cpuPerRequest),
+        counted: m.cpuCount?.perRequestUs ?? Number.NaN,
+        addedCounted:
+          (m.cpuCount?.perRequestUs ?? Number.NaN) - mean((n) => n.cpuCount?.perRequestUs ?? Number.NaN),
         non2xx:
           m.throughput.responses > 0 ? 1 - (m.throughput.statuses['200'] ?? 0) / m.throughput.responses : 0,
       })
@@ -221,6 +281,9 @@ function summarise(
       addedP99Ms: median(perRound.map((r) => r.addedP99)),
       cpuPerRequestUs: median(perRound.map((r) => r.cpu)),
       addedCpuUs: median(perRound.map((r) => r.addedCpu)),
+      countedCpuUs: median(perRound.map((r) => r.counted)),
+      addedCountedCpuUs: median(perRound.map((r) => r.addedCounted)),
+      addedCountedCpuRounds: perRound.map((r) => r.addedCounted),
       non2xxShare: median(perRound.map((r) => r.non2xx)),
       statuses,
       stats: stats.get(scenario.id) ?? {},
@@ -324,9 +387,15 @@ async function startRound(
 
 async function main() {
   const startedAt = performance.now()
+  // a run of some rows is for looking at, never the published table
+  const out = config.partial ? `${here}results/partial/` : `${here}results/`
+  mkdirSync(out, { recursive: true })
   const machine = describeMachine()
   const entries = config.rounds * (selected.length * 2 + 1)
-  const perEntry = config.warmupSeconds + config.seconds + config.latencySeconds + 1.5
+  // the fixed-count CPU run: about 6 000 requests/s on a 2-core machine, and two settles
+  const cpuSeconds =
+    config.cpuRequests > 0 ? Math.min(config.cpuMaxSeconds, config.cpuRequests / 6000) + 1 : 0
+  const perEntry = config.warmupSeconds + config.seconds + config.latencySeconds + 1.5 + cpuSeconds
   const preheat = config.rounds * (selected.length + BARE_PROCESSES) * (config.preheatSeconds + 0.5)
   const inSituSeconds =
     (selected.length + 1) * (config.preheatSeconds + config.rounds * (IN_SITU_SECONDS + 1.2))
@@ -373,7 +442,7 @@ async function main() {
 
   let memory: MemoryReport[] | undefined
   if (env.BENCH_MEMORY !== '0') {
-    const file = `${here}results/memory.json`
+    const file = `${out}memory.json`
     log('memory: 1 000 000 distinct bad credentials per middleware, in-process ...')
     const child = forkScript(
       'memory.ts',
@@ -390,20 +459,28 @@ async function main() {
     machine,
     config,
     rows,
-    targets: checkTargets(rows),
+    thresholds: checkThresholds(rows),
+    handwritten: compareWithHandwritten(rows),
     memory,
     measurements,
     inSituOverheadUs: inSitu.get('bare')?.p50Us ?? Number.NaN,
     seconds: (performance.now() - startedAt) / 1000,
   }
-  mkdirSync(`${here}results`, { recursive: true })
-  writeFileSync(`${here}results/raw.json`, `${JSON.stringify(results, null, 2)}\n`)
-  writeFileSync(`${here}results/chart.svg`, renderChart(results))
-  writeFileSync(`${here}RESULTS.md`, renderResults(results))
-  writeFileSync(`${here}README-section.md`, renderReadmeSection(results))
-  process.stdout.write(renderResults(results))
+  writeFileSync(`${out}raw.json`, `${JSON.stringify(results, null, 2)}\n`)
+  writeFileSync(`${out}chart.svg`, renderChart(results))
+  const report = renderResults(results, config.partial ? '' : 'results/')
+  writeFileSync(config.partial ? `${out}RESULTS.md` : `${here}RESULTS.md`, report)
+  writeFileSync(
+    config.partial ? `${out}README-section.md` : `${here}README-section.md`,
+    renderReadmeSection(results),
+  )
+  process.stdout.write(report)
   log(
-    `done in ${(results.seconds / 60).toFixed(1)} min: bench/RESULTS.md, bench/README-section.md, bench/results/chart.svg`,
+    `done in ${(results.seconds / 60).toFixed(1)} min: ${
+      config.partial
+        ? 'bench/results/partial/ (some rows only: bench/RESULTS.md and the README section are left as they were)'
+        : 'bench/RESULTS.md, bench/README-section.md, bench/results/chart.svg'
+    }`,
   )
 }
 
