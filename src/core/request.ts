@@ -84,7 +84,8 @@ export function rawHeader(raw: readonly string[], name: string): HeaderValue {
   let all: string[] | undefined
   for (let i = 0; i < raw.length; i += 2) {
     const field = raw[i]!
-    if (field.length !== name.length || field.toLowerCase() !== name) continue
+    // most clients send names in lower case already: compare before making a lower-case copy
+    if (field !== name && (field.length !== name.length || field.toLowerCase() !== name)) continue
     const value = raw[i + 1]!
     if (first === undefined) first = value
     else if (all === undefined) all = [first, value]

@@ -3,7 +3,7 @@ import type { WidgetAuth } from '../core/auth.js'
 import { cannotDecide } from '../core/cannot-decide.js'
 import { equalBytes } from '../core/compare.js'
 import { extractCredential, headerName } from '../core/credentials.js'
-import { allow, type CacheState, type Decision, deny, failure, opt } from '../core/decision.js'
+import { type CacheState, type Decision, deny, failure, opt } from '../core/decision.js'
 import { KeywardError, type KeywardReason } from '../core/errors.js'
 import { fingerprintOfDigest, sha256 } from '../core/fingerprint.js'
 import { foreignErrorName } from '../core/foreign-error.js'
@@ -190,12 +190,17 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
           : 'origin_not_allowed'
       return deny('forbidden_origin', why, { ...context, cache, detail })
     }
-    return allow({ kind: 'widget', tenantId: context.tenantId, keyId: match.fingerprint }, reason, {
-      ...context,
+    // one literal, no spreads: this is the warm path of every widget request
+    return {
+      outcome: 'allow',
+      auth: { kind: 'widget', tenantId: context.tenantId, keyId: match.fingerprint },
+      reason,
+      keyFingerprint: context.keyFingerprint,
+      tenantId: context.tenantId,
       keyId: match.fingerprint,
       cache,
       detail,
-    })
+    }
   }
 
   /**
