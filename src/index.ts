@@ -65,17 +65,17 @@ export {
   type Readiness,
 } from './express/health-check.js'
 export type { ProblemBody } from './express/problem.js'
-export {
-  type DiagnoseOptions,
-  type Diagnosis,
-  type DiagnosisTag,
-  diagnose,
-  type KeyChange,
-  type KeyDescription,
-  type MatchHint,
-  type RecordDescription,
-  type SaltInterpretation,
-} from './widget-key/diagnose.js'
+export { diagnose } from './widget-key/diagnose.js'
+export type {
+  DiagnoseOptions,
+  Diagnosis,
+  DiagnosisTag,
+  KeyChange,
+  KeyDescription,
+  MatchHint,
+  RecordDescription,
+  SaltInterpretation,
+} from './widget-key/diagnosis.js'
 export {
   type CreatedWidgetKey,
   type CreateWidgetKeyOptions,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
-import { type Diagnosis, diagnose, type MatchHint } from '../widget-key/diagnose.js'
+import { diagnose } from '../widget-key/diagnose.js'
+import type { Diagnosis, MatchHint } from '../widget-key/diagnosis.js'
 import type { HashEncoding, SaltEncoding } from '../widget-key/records/types.js'
 import { argumentProblem, readFileArgument, refusedInline } from './args.js'
 import { type CliIO, type Command, EXIT } from './io.js'

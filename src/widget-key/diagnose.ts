@@ -25,17 +25,6 @@ import type {
   SaltEncoding,
 } from './records/types.js'
 
-export type {
-  DiagnoseOptions,
-  Diagnosis,
-  DiagnosisTag,
-  KeyChange,
-  KeyDescription,
-  MatchHint,
-  RecordDescription,
-  SaltInterpretation,
-} from './diagnosis.js'
-
 const COMMON_ITERATIONS = [1000, 2000, 10_000, 25_000, 29_000, 100_000, 260_000, 310_000, 600_000]
 /** PBKDF2 runs in flight during a search: libuv's default pool size, so other work still gets a thread. */
 const SEARCH_CONCURRENCY = 4

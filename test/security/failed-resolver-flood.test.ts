@@ -2,22 +2,13 @@ import request from 'supertest'
 import { afterEach, describe, expect, it } from 'vitest'
 import { requireWorkerKey } from '../../src/index.js'
 import { expressVersions } from '../helpers/apps.js'
+import { manualClock } from '../helpers/clock.js'
 import { secret } from '../helpers/secrets.js'
 
 // A key resolver that fails or finds no key (an unset variable, a sealed vault) must not be
 // called again for every request: a burst of requests would become a burst of vault calls.
 
 const KEY_A = secret('wk_A_4f9c1e0b8a7d6c5b4a3f2e1d0c9b8a7f')
-
-function manualClock(start = 1_000_000) {
-  let now = start
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms
-    },
-  }
-}
 
 const savedEnv = { ...process.env }
 afterEach(() => {

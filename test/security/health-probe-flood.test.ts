@@ -10,19 +10,10 @@ import {
 import { type AuthService, startAuthService } from '../../src/testing/auth-service.js'
 import { memoryRecordStore } from '../../src/testing/memory-record-store.js'
 import { expressVersions } from '../helpers/apps.js'
+import { manualClock } from '../helpers/clock.js'
 
 // A health endpoint is usually public. Each probe calls every guard's ready(), which reaches the
 // store and the auth service: a client probing in a loop must not become as many upstream calls.
-
-function manualClock(start = 1_000_000) {
-  let now = start
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms
-    },
-  }
-}
 
 let auth: AuthService
 beforeAll(async () => {

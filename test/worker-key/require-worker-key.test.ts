@@ -11,20 +11,11 @@ import {
   requireWorkerKey,
 } from '../../src/index.js'
 import { expressVersions } from '../helpers/apps.js'
+import { manualClock } from '../helpers/clock.js'
 import { secret } from '../helpers/secrets.js'
 
 const KEY_A = secret('wk_A_4f9c1e0b8a7d6c5b4a3f2e1d0c9b8a7f')
 const KEY_B = secret('wk_B_0a1b2c3d4e5f60718293a4b5c6d7e8f9')
-
-function manualClock(start = 1_000_000) {
-  let now = start
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms
-    },
-  }
-}
 
 describe.each(expressVersions)('requireWorkerKey ($name)', ({ express }) => {
   function appWith(guard: ReturnType<typeof requireWorkerKey>) {
