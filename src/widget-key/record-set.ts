@@ -23,6 +23,12 @@ export interface LoadedRecord {
   /** ms since the epoch after which the record no longer matches (rotation grace). */
   expiresAt: number | undefined
   origins: ReadonlySet<string> | undefined
+  /**
+   * The SHA-256 of the key that last verified against this record, until `until` (the clock's
+   * ms, `verifiedTtl` after it verified): a tenant's pages share one key, so the warm path
+   * compares one digest instead of building a cache key per request. Dropped with the record.
+   */
+  lastMatch?: { digest: Buffer; until: number }
 }
 
 export type TenantRecords =

@@ -150,10 +150,11 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
   const findMatch = async (
     tenantId: string,
     key: string,
-    keyDigest: string,
+    digest: Buffer,
     records: LoadedRecord[],
     now: number,
   ): Promise<{ match?: LoadedRecord; matchesExpired: boolean }> => {
+    const keyDigest = digest.toString('base64')
     let matchesExpired = false
     for (const loaded of records) {
       const cacheKey = `${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`
@@ -167,7 +168,10 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
         const context: VerifyContext = { tenantId, key, record: loaded.record }
         matches = (await verifiedKeys.get(cacheKey, context)).value
       } else verifiedCounters.verifiedHits++
-      if (matches) return { match: loaded, matchesExpired }
+      if (matches) {
+        loaded.lastMatch = { digest, until: clock.now() + verifiedTtl }
+        return { match: loaded, matchesExpired }
+      }
     }
     return { matchesExpired }
   }
@@ -210,14 +214,22 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
   const decideFromCache = (
     input: RequestFacts,
     tenantId: string,
-    keyDigest: string,
+    digest: Buffer,
     keyFingerprint: string,
   ): Decision | undefined => {
     const state = recordCache.peek(tenantId)
     if (!state?.found) return undefined
     const now = Date.now()
+    let keyDigest: string | undefined
     for (const loaded of state.records) {
       if (loaded.expiresAt !== undefined && loaded.expiresAt <= now) continue
+      const last = loaded.lastMatch
+      if (last !== undefined && last.until > clock.now() && equalBytes(last.digest, digest)) {
+        recordCache.countHit()
+        verifiedCounters.verifiedHits++
+        return accept(input, loaded, 'key_match', 'hit', { keyFingerprint, tenantId })
+      }
+      keyDigest ??= digest.toString('base64')
       const verified = verifiedKeys.peek(`${tenantId}\u0000${loaded.fingerprint}\u0000${keyDigest}`)
       if (verified === true) {
         recordCache.countHit()
@@ -233,7 +245,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
     input: RequestFacts,
     tenantId: string,
     key: string,
-    keyDigest: string,
+    digest: Buffer,
     keyFingerprint: string,
   ): Promise<Decision> => {
     const context = { keyFingerprint, tenantId }
@@ -241,9 +253,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
       const loaded = await recordCache.get(tenantId)
       let state = loaded.value
       let cache: CacheState = loaded.cache
-      let result = state.found
-        ? await findMatch(tenantId, key, keyDigest, state.records, Date.now())
-        : undefined
+      let result = state.found ? await findMatch(tenantId, key, digest, state.records, Date.now()) : undefined
       let reason: KeywardReason = 'key_match'
       if (!result?.match) {
         // re-read once: the record may have been rotated since we cached it (F2)
@@ -252,9 +262,7 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
         if (refreshed) {
           state = refreshed.value
           cache = 'refresh'
-          result = state.found
-            ? await findMatch(tenantId, key, keyDigest, state.records, Date.now())
-            : undefined
+          result = state.found ? await findMatch(tenantId, key, digest, state.records, Date.now()) : undefined
           reason = 'record_stale_refreshed'
         }
       }
@@ -301,10 +309,9 @@ export function verifyWidgetKey(options: WidgetKeyOptions): Guard<WidgetAuth, Wi
       const shape = checkWidgetKeyShape(presented.value, keyPrefix)
       if (!shape.ok) return deny('invalid_credentials', shape.reason, { keyFingerprint, tenantId })
     }
-    const keyDigest = digest.toString('base64')
     return (
-      decideFromCache(input, tenantId, keyDigest, keyFingerprint) ??
-      decideFor(input, tenantId, presented.value, keyDigest, keyFingerprint)
+      decideFromCache(input, tenantId, digest, keyFingerprint) ??
+      decideFor(input, tenantId, presented.value, digest, keyFingerprint)
     )
   }
 
