@@ -235,6 +235,11 @@ say "consumers: run (esm, cjs); type-check, compile and run (ts)"
 (cd "$work/ts" && "$tsc" --version && "$tsc" -p . && node out/index.js && node out/index.cjs) ||
   fail "the TypeScript consumer"
 
+say "the README's quick starts, verbatim (esm: Express 5, cjs: Express 4)"
+node "$repo/scripts/check-quickstarts.mjs" "$work/esm" esm || fail "the README's ESM quick start"
+node "$repo/scripts/check-quickstarts.mjs" "$work/cjs" cjs || fail "the README's CommonJS quick start"
+TSC="$tsc" node "$repo/scripts/check-quickstarts.mjs" "$work/ts" ts || fail "the README's ESM quick start as TypeScript"
+
 say "the bin, as installed"
 for name in esm cjs; do
   (
