@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../core/clock.js'
+import { type Clock, lruClock } from '../core/clock.js'
 import type { InactiveReason } from './validators/types.js'
 
 /** A validator's verdict as the cache keeps it: checked, with scopes and claims always present. */
@@ -89,7 +89,7 @@ export class TokenCache {
     const lru = (max: number, dispose?: (key: string) => void) =>
       new LRUCache<string, CachedVerdict>({
         max,
-        perf: options.clock,
+        ...lruClock(options.clock),
         // no cached "now": the injected clock is the only source of time, fake or real
         ttlResolution: 0,
         ...(dispose === undefined

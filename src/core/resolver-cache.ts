@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache'
-import type { Clock } from './clock.js'
+import { type Clock, lruClock } from './clock.js'
 import type { CacheState } from './decision.js'
 
 export interface ResolverCacheOptions<V> {
@@ -97,19 +97,23 @@ export class ResolverCache<V> {
     this.keep = options.keep ?? (() => true)
     this.failureTtl = options.failureTtl
     const { ttlFor, load, negative, failureTtl } = options
-    this.values = new LRUCache<string, Entry<V>>({ max: options.max, ttl: options.ttl, perf: this.clock })
+    this.values = new LRUCache<string, Entry<V>>({
+      max: options.max,
+      ttl: options.ttl,
+      ...lruClock(this.clock),
+    })
     if (negative) {
       this.negatives = new LRUCache<string, Entry<V>>({
         max: negative.max,
         ttl: options.ttl,
-        perf: this.clock,
+        ...lruClock(this.clock),
       })
       this.isNegative = negative.is
     }
     this.loads = new LRUCache<string, Entry<V>, FetchContext>({
       max: options.max + (negative?.max ?? 0),
       ttl: options.ttl,
-      perf: this.clock,
+      ...lruClock(this.clock),
       fetchMethod: async (key, _stale, { signal, context }) => {
         const refreshedAt = context.refresh ? this.clock.now() : undefined
         let value: V
