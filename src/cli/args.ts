@@ -4,6 +4,7 @@
  * what is wrong with it.
  */
 import { readFile } from 'node:fs/promises'
+import { parseArgs } from 'node:util'
 
 /** What a file argument is expected to hold, for the hint when its value is not a path. */
 export type Holds = 'key' | 'token' | 'record'
@@ -65,4 +66,44 @@ export function refusedInline(args: readonly string[], names: readonly string[])
   const used = names.find((name) => args.some((arg) => arg === name || arg.startsWith(`${name}=`)))
   if (used === undefined) return undefined
   return `${used} is not accepted: a value on the command line ends up in shell history and process lists. Use ${used}-file FILE or standard input.`
+}
+
+/** A command's options, as `node:util` `parseArgs` takes them. */
+export type CommandOptions = Record<string, { type: 'string' | 'boolean'; short?: string }>
+
+/** How a command reports bad input: its name in the message, and where `--help` is. */
+export function usageError(
+  command: string,
+  io: { stderr: { write(text: string): unknown } },
+  message: string,
+): number {
+  io.stderr.write(`keyward ${command}: ${message}\nRun "keyward ${command} --help" for usage.\n`)
+  return 2
+}
+
+/**
+ * Parses a command's options strictly (no positionals) and answers `--help`: the values, or the
+ * exit status to return (0 after printing the usage, 2 for bad input, named without its value).
+ */
+export function parseCommand<V>(
+  command: string,
+  args: string[],
+  options: CommandOptions,
+  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown } },
+  usage: string,
+  positionalHint = 'this command takes only options',
+): { values: V } | { exit: number } {
+  let values: V & { help?: boolean }
+  try {
+    values = parseArgs({ args, strict: true, allowPositionals: false, options }).values as V & {
+      help?: boolean
+    }
+  } catch (error) {
+    return { exit: usageError(command, io, argumentProblem(error, positionalHint)) }
+  }
+  if (values.help) {
+    io.stdout.write(usage)
+    return { exit: 0 }
+  }
+  return { values }
 }

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util'
 import { createWidgetKey, DEFAULT_WIDGET_KEY_PREFIX } from '../widget-key/keys.js'
 import { formatHashRecord } from '../widget-key/records/format.js'
 import type { OutputFormat, Pbkdf2Digest } from '../widget-key/records/types.js'
-import { argumentProblem } from './args.js'
-import { type CliIO, type Command, EXIT } from './io.js'
+import { parseCommand, usageError } from './args.js'
+import { type Command, EXIT } from './io.js'
 
 const USAGE = `keyward create-widget-key - print a new widget key and the PBKDF2 record to store for it
 
@@ -29,43 +28,39 @@ const DIGESTS: readonly Pbkdf2Digest[] = ['sha256', 'sha512', 'sha1']
 
 /** `keyward create-widget-key`: prints a new key, its fingerprint and its record. */
 export const run: Command = async (args, io) => {
-  let values: {
+  const parsed = parseCommand<{
     prefix?: string
     iterations?: string
     digest?: string
     format?: string
     json?: boolean
     help?: boolean
-  }
-  try {
-    ;({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        prefix: { type: 'string' },
-        iterations: { type: 'string' },
-        digest: { type: 'string' },
-        format: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (error) {
-    return usageError(io, argumentProblem(error, 'this command takes only options'))
-  }
-  if (values.help) {
-    io.stdout.write(USAGE)
-    return EXIT.ok
-  }
+  }>(
+    'create-widget-key',
+    args,
+    {
+      prefix: { type: 'string' },
+      iterations: { type: 'string' },
+      digest: { type: 'string' },
+      format: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+    USAGE,
+  )
+  if ('exit' in parsed) return parsed.exit
+  const { values } = parsed
   const format = (values.format ?? 'json') as OutputFormat
-  if (!FORMATS.includes(format)) return usageError(io, '--format must be json, object or phc')
+  if (!FORMATS.includes(format))
+    return usageError('create-widget-key', io, '--format must be json, object or phc')
   const digest = (values.digest ?? 'sha256') as Pbkdf2Digest
-  if (!DIGESTS.includes(digest)) return usageError(io, '--digest must be sha256, sha512 or sha1')
+  if (!DIGESTS.includes(digest))
+    return usageError('create-widget-key', io, '--digest must be sha256, sha512 or sha1')
   let iterations: number | undefined
   if (values.iterations !== undefined) {
     if (!/^[1-9][0-9]*$/.test(values.iterations))
-      return usageError(io, '--iterations must be a positive whole number')
+      return usageError('create-widget-key', io, '--iterations must be a positive whole number')
     iterations = Number(values.iterations)
   }
 
@@ -77,7 +72,7 @@ export const run: Command = async (args, io) => {
       ...(iterations === undefined ? {} : { iterations }),
     })
   } catch (error) {
-    if (error instanceof TypeError) return usageError(io, optionProblem(error.message))
+    if (error instanceof TypeError) return usageError('create-widget-key', io, optionProblem(error.message))
     throw error
   }
   const record = formatHashRecord(created.record, format)
@@ -100,11 +95,4 @@ function optionProblem(message: string): string {
     .replace(/; got .*$/s, '')
     .replace(/^"(prefix|iterations|digest)"/, '--$1')
   return problem
-}
-
-function usageError(io: CliIO, message: string): number {
-  io.stderr.write(
-    `keyward create-widget-key: ${message}\nRun "keyward create-widget-key --help" for usage.\n`,
-  )
-  return EXIT.badInput
 }

@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util'
 import { diagnose } from '../widget-key/diagnose.js'
 import type { Diagnosis, MatchHint } from '../widget-key/diagnosis.js'
 import type { HashEncoding, SaltEncoding } from '../widget-key/records/types.js'
-import { argumentProblem, readFileArgument, refusedInline } from './args.js'
-import { type CliIO, type Command, EXIT } from './io.js'
+import { parseCommand, readFileArgument, refusedInline, usageError } from './args.js'
+import { type Command, EXIT } from './io.js'
 
 const USAGE = `keyward doctor - explain why a widget key does or does not match a PBKDF2 hash record
 
@@ -47,47 +46,40 @@ interface DoctorArgs {
 /** `keyward doctor`: diagnoses a key against a record; exit 0 match, 1 mismatch or invalid record, 2 bad input. */
 export const run: Command = async (args, io) => {
   const inline = refusedInline(args, ['--key'])
-  if (inline !== undefined) return usageError(io, inline)
-  let values: DoctorArgs
-  try {
-    ;({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'key-file': { type: 'string' },
-        record: { type: 'string' },
-        'record-file': { type: 'string' },
-        'salt-encoding': { type: 'string' },
-        'hash-encoding': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (error) {
-    return usageError(
-      io,
-      argumentProblem(
-        error,
-        'this command takes only options; pass the key with --key-file or on standard input',
-      ),
-    )
-  }
-  if (values.help) {
-    io.stdout.write(USAGE)
-    return EXIT.ok
-  }
+  if (inline !== undefined) return usageError('doctor', io, inline)
+  const parsed = parseCommand<DoctorArgs>(
+    'doctor',
+    args,
+    {
+      'key-file': { type: 'string' },
+      record: { type: 'string' },
+      'record-file': { type: 'string' },
+      'salt-encoding': { type: 'string' },
+      'hash-encoding': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+    USAGE,
+    'this command takes only options; pass the key with --key-file or on standard input',
+  )
+  if ('exit' in parsed) return parsed.exit
+  const { values } = parsed
 
   const saltEncoding = values['salt-encoding']
   if (saltEncoding !== undefined && !(SALT_ENCODINGS as readonly string[]).includes(saltEncoding)) {
-    return usageError(io, `--salt-encoding must be one of ${SALT_ENCODINGS.join(', ')}`)
+    return usageError('doctor', io, `--salt-encoding must be one of ${SALT_ENCODINGS.join(', ')}`)
   }
   const hashEncoding = values['hash-encoding']
   if (hashEncoding !== undefined && !(HASH_ENCODINGS as readonly string[]).includes(hashEncoding)) {
-    return usageError(io, `--hash-encoding must be one of ${HASH_ENCODINGS.join(', ')}`)
+    return usageError('doctor', io, `--hash-encoding must be one of ${HASH_ENCODINGS.join(', ')}`)
   }
   if ((values.record === undefined) === (values['record-file'] === undefined)) {
-    return usageError(io, 'pass the record with exactly one of --record RECORD and --record-file FILE')
+    return usageError(
+      'doctor',
+      io,
+      'pass the record with exactly one of --record RECORD and --record-file FILE',
+    )
   }
 
   let record: string
@@ -95,19 +87,19 @@ export const run: Command = async (args, io) => {
     record = values.record
   } else {
     const read = await readFileArgument('--record-file', values['record-file']!, 'record')
-    if ('error' in read) return usageError(io, read.error)
+    if ('error' in read) return usageError('doctor', io, read.error)
     record = read.text
   }
 
   let key: string
   if (values['key-file'] !== undefined) {
     const read = await readFileArgument('--key-file', values['key-file'], 'key')
-    if ('error' in read) return usageError(io, read.error)
+    if ('error' in read) return usageError('doctor', io, read.error)
     key = read.text
   } else {
     key = await io.readStdin()
     if (key.length === 0)
-      return usageError(io, 'no key: pass --key-file FILE, or pipe the key on standard input')
+      return usageError('doctor', io, 'no key: pass --key-file FILE, or pipe the key on standard input')
   }
 
   const diagnosis = await diagnose(key, record, {
@@ -147,9 +139,4 @@ function describeHint(hint: MatchHint): string {
     return `salt read as ${hint.saltInterpretation} (--salt-encoding ${hint.encoding.salt}; hash ${hint.encoding.hash})`
   }
   return `hash read as ${hint.hashEncoding} (--hash-encoding ${hint.hashEncoding})`
-}
-
-function usageError(io: CliIO, message: string): number {
-  io.stderr.write(`keyward doctor: ${message}\nRun "keyward doctor --help" for usage.\n`)
-  return EXIT.badInput
 }

@@ -1,7 +1,6 @@
-import { parseArgs } from 'node:util'
 import { fingerprint } from '../core/fingerprint.js'
-import { argumentProblem, readFileArgument, refusedInline } from './args.js'
-import { type CliIO, type Command, EXIT } from './io.js'
+import { parseCommand, readFileArgument, refusedInline, usageError } from './args.js'
+import { type Command, EXIT } from './io.js'
 
 const USAGE = `keyward fingerprint - print the fingerprint of a key or token, as decision events show it
 
@@ -32,42 +31,31 @@ Exit status: 0 printed; 2 bad usage, or no key to read.
 /** `keyward fingerprint`: prints `fingerprint()` of a key read from a file or standard input. */
 export const run: Command = async (args, io) => {
   const inline = refusedInline(args, ['--key'])
-  if (inline !== undefined) return usageError(io, inline)
-  let values: { 'key-file'?: string; help?: boolean }
-  try {
-    ;({ values } = parseArgs({
-      args,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        'key-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }))
-  } catch (error) {
-    return usageError(
-      io,
-      argumentProblem(
-        error,
-        'this command takes only options; pass the key with --key-file or on standard input',
-      ),
-    )
-  }
-  if (values.help) {
-    io.stdout.write(USAGE)
-    return EXIT.ok
-  }
+  if (inline !== undefined) return usageError('fingerprint', io, inline)
+  const parsed = parseCommand<{ 'key-file'?: string; help?: boolean }>(
+    'fingerprint',
+    args,
+    {
+      'key-file': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    io,
+    USAGE,
+    'this command takes only options; pass the key with --key-file or on standard input',
+  )
+  if ('exit' in parsed) return parsed.exit
+  const { values } = parsed
 
   let key: string
   if (values['key-file'] !== undefined) {
     const read = await readFileArgument('--key-file', values['key-file'], 'key')
-    if ('error' in read) return usageError(io, read.error)
+    if ('error' in read) return usageError('fingerprint', io, read.error)
     key = read.text
-    if (key.length === 0) return usageError(io, '--key-file: the file is empty')
+    if (key.length === 0) return usageError('fingerprint', io, '--key-file: the file is empty')
   } else {
     key = await io.readStdin()
     if (key.length === 0)
-      return usageError(io, 'no key: pass --key-file FILE, or pipe the key on standard input')
+      return usageError('fingerprint', io, 'no key: pass --key-file FILE, or pipe the key on standard input')
   }
 
   io.stdout.write(`${fingerprint(key)}\n`)
@@ -83,9 +71,4 @@ export const run: Command = async (args, io) => {
     )
   }
   return EXIT.ok
-}
-
-function usageError(io: CliIO, message: string): number {
-  io.stderr.write(`keyward fingerprint: ${message}\nRun "keyward fingerprint --help" for usage.\n`)
-  return EXIT.badInput
 }
