@@ -55,7 +55,7 @@ const PHC_IDENTIFIER: Readonly<Record<Pbkdf2Digest, string>> = {
  *   (salt = hex of the salt bytes, so a reader must not take it as text);
  * - `'json'`: the same object as JSON text, for a TEXT column;
  * - `'phc'`: PBKDF2 `$pbkdf2-<digest>$i=N,l=L$salt$hash`, scrypt `$scrypt$ln=L,r=R,p=P$salt$hash`
- *   (the PHC form RustCrypto writes; passlib's `$scrypt$` differs only in writing `.` for `+`),
+ *   (passlib's layout, which is also the PHC form RustCrypto writes),
  *   with unpadded base64, which states its encodings and dkLen in itself (the least ambiguous
  *   choice for a new system). sha2 records have no standard PHC form: `'phc'` throws a TypeError.
  *

@@ -22,7 +22,7 @@ const HASH_ENCODINGS = ['hex', 'base64', 'base64url'] as const
  * | the same with `algorithm: 'sha256' \| 'sha512'` | object `{ algorithm, hash }` (digest of the whole key) / its JSON |
  * | `$pbkdf2…$i=N[,l=L]$salt$hash` | PHC (unpadded base64 fields) |
  * | `$pbkdf2…$N$salt$hash` | passlib (adapted base64 fields) |
- * | `$scrypt$ln=L,r=R,p=P$salt$hash` | passlib (adapted base64), or PHC when a field has `+` |
+ * | `$scrypt$ln=L,r=R,p=P$salt$hash` | passlib / PHC (unpadded standard base64 fields) |
  * | `pbkdf2_<digest>$N$salt$hash` | Django (salt is text, hash base64) |
  * | `scrypt$N$salt$r$p$hash` | Django scrypt (salt is text, 64-byte hash base64) |
  * | `sha512$$hexhash` | djangorestframework-api-key (hex SHA-512 of the key, no salt) |
@@ -92,7 +92,7 @@ export function inspectHashRecord(
 /**
  * Which layout a record string has, by its start (see {@link parseHashRecord}); `undefined`
  * when it has none of them. `$pbkdf2…` is PHC when its parameter field has `=` (`i=N`), passlib
- * when it is a bare number; `$scrypt$` is PHC when a field has `+` (standard base64), else passlib.
+ * when it is a bare number; `$scrypt$` is passlib's (the same as the PHC form).
  */
 export function detectRecordFormat(text: string): Exclude<RecordFormat, 'object'> | undefined {
   const trimmed = text.trim()
@@ -101,7 +101,7 @@ export function detectRecordFormat(text: string): Exclude<RecordFormat, 'object'
     const parameters = trimmed.split('$')[2] ?? ''
     return parameters.includes('=') ? 'phc' : 'passlib'
   }
-  if (trimmed.startsWith('$scrypt$')) return trimmed.includes('+') ? 'phc' : 'passlib'
+  if (trimmed.startsWith('$scrypt$')) return 'passlib'
   if (trimmed.startsWith('pbkdf2_') || trimmed.startsWith('scrypt$') || trimmed.startsWith('sha512$')) {
     return 'django'
   }

@@ -1,4 +1,4 @@
-import { decodeAb64, decodeBase64, decodeHex, encodeUtf8 } from './encodings.js'
+import { decodeBase64, decodeHex, encodeUtf8 } from './encodings.js'
 import { HashRecordError } from './errors.js'
 import {
   decodedOrThrow,
@@ -189,16 +189,14 @@ export function parseDjangoScryptRecord(text: string): RecordInspection {
 }
 
 /**
- * Reads `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>`: passlib's layout (adapted base64, `.` for
- * `+`) and the PHC string form of the same (unpadded standard base64, as RustCrypto's `scrypt`
- * writes and `formatHashRecord(…, 'phc')` does). The two alphabets differ only in `.` vs `+`, so
- * a field is read as whichever its characters say, never guessed. The salt is the decoded bytes;
- * dkLen is the hash length (passlib writes 32).
+ * Reads `$scrypt$ln=<log2 N>,r=<r>,p=<p>$<salt>$<hash>`, the layout passlib writes (and RustCrypto's
+ * `scrypt` PHC strings, and `formatHashRecord(…, 'phc')`). Unlike its `$pbkdf2…$` strings,
+ * passlib writes these fields in unpadded *standard* base64 (`+` and `/`), not its adapted
+ * base64. The salt is the decoded bytes; dkLen is the hash length (passlib writes 32).
  */
 export function parseScryptPhcRecord(text: string): RecordInspection {
+  const format = 'passlib'
   const parts = text.split('$')
-  const standard = text.includes('+')
-  const format = standard ? 'phc' : 'passlib'
   if (parts.length !== 5 || parts[0] !== '' || parts[1] !== 'scrypt') {
     throw new HashRecordError(
       'format',
@@ -225,15 +223,13 @@ export function parseScryptPhcRecord(text: string): RecordInspection {
     { N: 2 ** exponent, r: params.get('r'), p: params.get('p') },
     format,
   )
-  const decode = (field: string) =>
-    standard ? decodeBase64(field, 'base64', 'forbidden') : decodeAb64(field)
-  const salt = decodedOrThrow(decode(saltText), 'salt', format)
-  const hash = decodedOrThrow(decode(hashText), 'hash', format)
+  const salt = decodedOrThrow(decodeBase64(saltText, 'base64', 'forbidden'), 'salt', format)
+  const hash = decodedOrThrow(decodeBase64(hashText, 'base64', 'forbidden'), 'hash', format)
   return {
     record: buildScryptRecord(parameters, salt, hash, format),
     format,
-    saltReading: standard ? 'base64' : 'ab64',
-    hashReading: standard ? 'base64' : 'ab64',
+    saltReading: 'base64',
+    hashReading: 'base64',
     digestStated: true,
   }
 }
