@@ -66,7 +66,12 @@ export function inspectHashRecord(
         if (text.startsWith('$scrypt$')) return parseScryptPhcRecord(text)
         return format === 'phc' ? parsePhcRecord(text) : parsePasslibRecord(text)
       case 'django':
-        if (text.startsWith('scrypt$')) return parseDjangoScryptRecord(text)
+        if (text.startsWith('scrypt$')) {
+          // three fields is werkzeug's layout with its parameters left out, not a damaged Django one
+          return text.split('$').length === 3
+            ? parseWerkzeugScryptRecord(text)
+            : parseDjangoScryptRecord(text)
+        }
         if (text.startsWith('sha512$')) return parseDrfApiKeyRecord(text)
         return parseDjangoRecord(text)
       case 'werkzeug':
