@@ -315,3 +315,24 @@ describe('formatHashRecord and recordFingerprint for scrypt and sha2', () => {
     )
   })
 })
+
+describe('diagnose on scrypt and sha2 records', () => {
+  it('says match, trailing whitespace or wrong key, describing the family', async () => {
+    const { diagnose } = await import('../../src/widget-key/diagnose.js')
+    const record = werkzeug('scrypt:1024:8:1')
+    const matched = await diagnose(KEY, record)
+    expect([matched.match, matched.record?.parameters, matched.record?.iterations]).toEqual([
+      true,
+      'scrypt N=1024 r=8 p=1',
+      null,
+    ])
+    expect((await diagnose(`${KEY}\n`, record)).tag).not.toBe('wrong_key')
+    expect((await diagnose(`${KEY}x`, record)).tag).toBe('wrong_key')
+    const digest = await diagnose(KEY, { algorithm: 'sha512', hash: sha512.toString('hex') })
+    expect([digest.match, digest.record?.parameters, digest.record?.saltBytes]).toEqual([
+      true,
+      'sha512 digest of the key',
+      0,
+    ])
+  })
+})
