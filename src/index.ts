@@ -89,8 +89,15 @@ export { type HashWidgetKeyOptions, hashWidgetKey, verifyKeyAgainstRecord } from
 export type { LoadedRecord, WidgetRecordInput, WidgetRecordsAnswer } from './widget-key/record-set.js'
 export { HashRecordError, type HashRecordField, type HashRecordProblem } from './widget-key/records/errors.js'
 export { recordFingerprint } from './widget-key/records/fingerprint.js'
-export { type FormattedHashRecord, formatHashRecord } from './widget-key/records/format.js'
+export {
+  type FormattedHashRecord,
+  type FormattedPbkdf2Record,
+  type FormattedScryptRecord,
+  type FormattedSha2Record,
+  formatHashRecord,
+} from './widget-key/records/format.js'
 export { detectRecordFormat, inspectHashRecord, parseHashRecord } from './widget-key/records/parse.js'
+export { SCRYPT_LIMITS } from './widget-key/records/scrypt.js'
 export type {
   HashEncoding,
   HashReading,
@@ -100,10 +107,14 @@ export type {
   OutputFormat,
   ParseOptions,
   Pbkdf2Digest,
+  Pbkdf2Record,
   RecordFormat,
   RecordInspection,
   SaltEncoding,
   SaltReading,
+  ScryptRecord,
+  Sha2Digest,
+  Sha2Record,
 } from './widget-key/records/types.js'
 export type {
   InvalidationSource,

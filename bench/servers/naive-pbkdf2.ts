@@ -13,6 +13,7 @@ const derive = promisify(pbkdf2)
 export const build: BuildScenario = async (setup) => {
   // parsed once, as a hand-written check would hard-code the format
   const record = parseHashRecord(setup.widgetRecord)
+  if (record.algorithm !== 'pbkdf2') throw new Error('the naive server hard-codes PBKDF2 records')
   const check: RequestHandler = async (req, res, next) => {
     const key = req.headers['x-widget-key']
     if (typeof key === 'string') {

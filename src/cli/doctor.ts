@@ -119,7 +119,7 @@ function report(diagnosis: Diagnosis): string {
   const lines = [`key:       ${keyFacts.join(', ')}`]
   if (record) {
     lines.push(
-      `record:    ${record.format}, pbkdf2-${record.digest}${record.digestStated ? '' : ' (assumed: no digest in the record)'}, ${record.iterations} iterations, salt ${record.saltBytes} bytes (${record.saltEncoding}), hash ${record.dkLen} bytes (${record.hashEncoding}), ${record.fingerprint}`,
+      `record:    ${record.format}, ${record.parameters}${record.digestStated ? '' : ' (digest assumed: none in the record)'}, salt ${record.saltBytes} bytes (${record.saltEncoding}), hash ${record.dkLen} bytes (${record.hashEncoding}), ${record.fingerprint}`,
     )
   } else if (recordError) {
     lines.push(`record:    invalid (${recordError.field}: ${recordError.problem})`)

@@ -21,6 +21,7 @@ import type {
   HashRecordInput,
   ParseOptions,
   Pbkdf2Digest,
+  Pbkdf2Record,
   RecordInspection,
   SaltEncoding,
 } from './records/types.js'
@@ -142,17 +143,24 @@ export async function diagnose(
     )
   }
 
-  const digest = await firstMatch(otherDigests(key, inspection))
+  const stated = inspection.record
+  if (stated.algorithm !== 'pbkdf2') {
+    return result(
+      'wrong_key',
+      `The key does not match this ${describeParameters(inspection)}, and no single change tried makes it match (surrounding whitespace, a trailing newline in the record, letter case${objectFields(input) ? ', other hash readings' : ''}). Most likely this is not the key the record was made from: another tenant's key, a rotated or regenerated key, or a record read from another store or a stale cache.`,
+    )
+  }
+  const digest = await firstMatch(otherDigests(key, inspection, stated))
   if (digest) return result(digest.tag, digest.explanation, digest.hint)
 
-  const counts = searchCounts(inspection.record.iterations, maxSearchIterations)
+  const counts = searchCounts(stated.iterations, maxSearchIterations)
   const count = await firstMatch(
     counts.map((iterations) => ({
       key,
-      record: { ...inspection.record, iterations },
+      record: { ...stated, iterations },
       tag: 'iterations',
       hint: { iterations },
-      explanation: `The record states ${inspection.record.iterations} iterations, but the hash was made with ${iterations}. Correct the count stored with the record (or re-hash the key with the stated count).`,
+      explanation: `The record states ${stated.iterations} iterations, but the hash was made with ${iterations}. Correct the count stored with the record (or re-hash the key with the stated count).`,
     })),
   )
   if (count) return result(count.tag, count.explanation, count.hint)
@@ -272,8 +280,8 @@ function otherReadings(
   return candidates
 }
 
-function otherDigests(key: string, inspection: RecordInspection): Candidate[] {
-  const { record, digestStated } = inspection
+function otherDigests(key: string, inspection: RecordInspection, record: Pbkdf2Record): Candidate[] {
+  const { digestStated } = inspection
   return DIGESTS.filter((digest) => digest !== record.digest).map((digest) => ({
     key,
     record: { ...record, digest },
@@ -333,10 +341,12 @@ function describeRecord(inspection: RecordInspection): RecordDescription {
   return {
     format: inspection.format,
     fingerprint: recordFingerprint(record),
-    digest: record.digest,
+    algorithm: record.algorithm,
+    parameters: describeFamily(record),
+    digest: record.algorithm === 'scrypt' ? null : record.digest,
     digestStated: inspection.digestStated,
-    iterations: record.iterations,
-    saltBytes: record.salt.length,
+    iterations: record.algorithm === 'pbkdf2' ? record.iterations : null,
+    saltBytes: record.algorithm === 'sha2' ? 0 : record.salt.length,
     dkLen: record.hash.length,
     saltEncoding: inspection.saltReading,
     hashEncoding: inspection.hashReading,
@@ -345,7 +355,20 @@ function describeRecord(inspection: RecordInspection): RecordDescription {
 
 function describeParameters(inspection: RecordInspection): string {
   const { record } = inspection
-  return `${inspection.format} record (PBKDF2-HMAC-${record.digest.toUpperCase()}${inspection.digestStated ? '' : ' (assumed)'}, ${record.iterations} iterations, ${record.salt.length}-byte salt read as ${inspection.saltReading}, ${record.hash.length}-byte hash read as ${inspection.hashReading})`
+  if (record.algorithm === 'sha2') {
+    return `${inspection.format} record (${record.digest.toUpperCase()} of the key, ${record.hash.length}-byte hash read as ${inspection.hashReading})`
+  }
+  const family =
+    record.algorithm === 'scrypt'
+      ? `scrypt N=${record.N} r=${record.r} p=${record.p}`
+      : `PBKDF2-HMAC-${record.digest.toUpperCase()}${inspection.digestStated ? '' : ' (assumed)'}, ${record.iterations} iterations`
+  return `${inspection.format} record (${family}, ${record.salt.length}-byte salt read as ${inspection.saltReading}, ${record.hash.length}-byte hash read as ${inspection.hashReading})`
+}
+
+function describeFamily(record: HashRecord): string {
+  if (record.algorithm === 'pbkdf2') return `pbkdf2-${record.digest}, ${record.iterations} iterations`
+  if (record.algorithm === 'scrypt') return `scrypt N=${record.N} r=${record.r} p=${record.p}`
+  return `${record.digest} digest of the key`
 }
 
 function whitespaceAround(key: string): string {

@@ -2,6 +2,7 @@ import type { HashRecordField, HashRecordProblem } from './records/errors.js'
 import type {
   HashEncoding,
   HashReading,
+  HashRecord,
   ParseOptions,
   Pbkdf2Digest,
   RecordFormat,
@@ -75,13 +76,17 @@ export interface RecordDescription {
   format: RecordFormat
   /** `recordFingerprint(record)`, comparable with decision events. */
   fingerprint: string
-  /** The HMAC digest used (stated, or assumed). */
-  digest: Pbkdf2Digest
+  /** The record's family. */
+  algorithm: HashRecord['algorithm']
+  /** The family and its parameters in words, e.g. `pbkdf2-sha256, 600000 iterations` or `scrypt N=32768 r=8 p=1`. */
+  parameters: string
+  /** The digest used (PBKDF2's HMAC digest, stated or assumed; sha2's digest); `null` for scrypt. */
+  digest: Pbkdf2Digest | null
   /** False when the record names no digest and sha256 was assumed. */
   digestStated: boolean
-  /** The iteration count the record states. */
-  iterations: number
-  /** Salt length in bytes, as fed to PBKDF2. */
+  /** The iteration count a PBKDF2 record states; `null` for the other families. */
+  iterations: number | null
+  /** Salt length in bytes, as fed to the derivation (0 for sha2 records, which have none). */
   saltBytes: number
   /** Derived key length in bytes (the stored hash's length). */
   dkLen: number

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { fingerprint } from '../core/fingerprint.js'
 import { type HashWidgetKeyOptions, hashWidgetKey } from './pbkdf2.js'
-import type { HashRecord } from './records/types.js'
+import type { Pbkdf2Record } from './records/types.js'
 
 /** The prefix `createWidgetKey` puts on keys unless told otherwise. */
 export const DEFAULT_WIDGET_KEY_PREFIX = 'wid_'
@@ -29,7 +29,7 @@ export interface CreatedWidgetKey {
   /** The key itself: hand it to the tenant once, never store or log it. */
   key: string
   /** Its PBKDF2 record, to store (write it with `formatHashRecord`). */
-  record: HashRecord
+  record: Pbkdf2Record
   /** `fingerprint(key)`: safe to log and show, identifies the key in decision events. */
   fingerprint: string
 }

@@ -1,26 +1,57 @@
-import { pbkdf2, randomBytes } from 'node:crypto'
+import { createHash, pbkdf2, randomBytes, scrypt } from 'node:crypto'
 import { equalBytes } from '../core/compare.js'
 import { DIGEST_BYTES, MAX_ITERATIONS } from './records/fields.js'
 import { parseHashRecord } from './records/parse.js'
-import type { HashRecord, HashRecordInput, ParseOptions, Pbkdf2Digest } from './records/types.js'
+import { scryptMaxmem } from './records/scrypt.js'
+import type {
+  HashRecord,
+  HashRecordInput,
+  ParseOptions,
+  Pbkdf2Digest,
+  Pbkdf2Record,
+} from './records/types.js'
 
 /**
- * Runs PBKDF2 for `key` with the record's digest, count and salt, to the record's dkLen
- * (`record.hash.length`). Asynchronous on libuv's thread pool: a 600,000-iteration derivation
- * takes a good fraction of a second, which must never block the event loop.
- * The password is the key's UTF-8 bytes exactly as given — no trimming, no case folding.
+ * Computes what `record.hash` must equal if `key` is the key it was made from, per the record's
+ * family: PBKDF2 with its digest, count and salt, or scrypt with its N, r, p and salt, both to the
+ * record's dkLen (`record.hash.length`) and asynchronous on libuv's thread pool (a 600,000-iteration
+ * PBKDF2 or werkzeug's default scrypt takes a good fraction of a second, which must never block
+ * the event loop); or, for sha2, the digest of the key (microseconds, so computed in place).
+ * Every family answers through this one promise so the callers' limiter, coalescing and caches
+ * treat them alike. The password is the key's UTF-8 bytes exactly as given — no trimming, no
+ * case folding.
  */
 export function derive(key: string, record: HashRecord): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    pbkdf2(key, record.salt, record.iterations, record.hash.length, record.digest, (error, derived) => {
-      if (error) reject(error)
-      else resolve(derived)
-    })
-  })
+  switch (record.algorithm) {
+    case 'pbkdf2':
+      return new Promise((resolve, reject) => {
+        pbkdf2(key, record.salt, record.iterations, record.hash.length, record.digest, (error, derived) => {
+          if (error) reject(error)
+          else resolve(derived)
+        })
+      })
+    case 'scrypt':
+      return new Promise((resolve, reject) => {
+        // parameters were bounded when the record was parsed, so maxmem is at most ~257 MiB
+        const { N, r, p } = record
+        scrypt(
+          key,
+          record.salt,
+          record.hash.length,
+          { N, r, p, maxmem: scryptMaxmem(record) },
+          (error, derived) => {
+            if (error) reject(error)
+            else resolve(derived)
+          },
+        )
+      })
+    case 'sha2':
+      return Promise.resolve(createHash(record.digest).update(key, 'utf8').digest())
+  }
 }
 
 /**
- * Whether `key` is the key a PBKDF2 record was made from. The record may be in any layout
+ * Whether `key` is the key a hash record (PBKDF2, scrypt or sha2) was made from. The record may be in any layout
  * `parseHashRecord` reads (or already parsed); `options` say how an object record's salt and hash
  * text are encoded.
  *
@@ -60,7 +91,7 @@ export interface HashWidgetKeyOptions {
  *
  * @throws TypeError for an empty key or invalid options (the message never contains the key).
  */
-export async function hashWidgetKey(key: string, options: HashWidgetKeyOptions = {}): Promise<HashRecord> {
+export async function hashWidgetKey(key: string, options: HashWidgetKeyOptions = {}): Promise<Pbkdf2Record> {
   if (typeof key !== 'string' || key.length === 0) {
     throw new TypeError('hashWidgetKey: the key must be a non-empty string')
   }

@@ -40,8 +40,9 @@ interface VerifyContext {
 const TENANT_ID = /^[\x21-\x7e]{1,256}$/
 
 /**
- * Verifies per-tenant widget keys against PBKDF2 hash records: the tenant's records are read at
- * request time and cached, every verification result is cached by tenant + record fingerprint +
+ * Verifies per-tenant widget keys against hash records (PBKDF2, scrypt or sha2): the tenant's
+ * records are read at request time and cached, every verification result is cached by tenant +
+ * record fingerprint +
  * SHA-256 of the key, identical concurrent lookups and derivations coalesce, and a key that
  * fails against a cached record re-reads the record once before the answer is no (F2).
  */

@@ -18,6 +18,7 @@ const INTERPRETATIONS: Record<string, string> = {
 const refusedAsTooShort = (c: VectorCase) => c.diagnosis === 'hash_too_short'
 
 function parsedView(record: ReturnType<typeof parseHashRecord>) {
+  if (record.algorithm !== 'pbkdf2') return { algorithm: record.algorithm }
   return {
     digest: record.digest,
     iterations: record.iterations,

@@ -86,7 +86,9 @@ function parsesOrRefuses(input: unknown, parseOptions?: ParseOptions): void {
     const record = parseHashRecord(input as HashRecordInput, parseOptions)
     // anything accepted is usable as it stands
     expect(record.hash.length).toBeGreaterThanOrEqual(16)
+    if (record.algorithm === 'sha2') return
     expect(record.salt.length).toBeGreaterThan(0)
+    if (record.algorithm === 'scrypt') return
     expect(Number.isInteger(record.iterations) && record.iterations > 0).toBe(true)
     expect(['sha1', 'sha256', 'sha512']).toContain(record.digest)
   } catch (error) {

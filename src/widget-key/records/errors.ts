@@ -2,9 +2,19 @@ import type { RecordFormat } from './types.js'
 
 /**
  * The part of a hash record that is wrong. `origins` is the allowed-origin list a store may keep
- * beside a widget record (not part of the hash itself).
+ * beside a widget record (not part of the hash itself); `N`, `r` and `p` are scrypt's parameters.
  */
-export type HashRecordField = 'hash' | 'salt' | 'iterations' | 'digest' | 'dklen' | 'format' | 'origins'
+export type HashRecordField =
+  | 'hash'
+  | 'salt'
+  | 'iterations'
+  | 'digest'
+  | 'dklen'
+  | 'format'
+  | 'origins'
+  | 'N'
+  | 'r'
+  | 'p'
 
 /**
  * What is wrong with the field, as a stable string to switch on (the doctor turns these into
@@ -19,7 +29,8 @@ export type HashRecordField = 'hash' | 'salt' | 'iterations' | 'digest' | 'dklen
  * - `wrong_length`: more bytes than the format or `l=` requires
  * - `conflict`: two spellings of one field disagree (`iter` vs `iterations`, `digest` vs `alg`, `dklen` vs hash)
  * - `unsupported`: a digest, algorithm or PHC parameter keyward does not know
- * - `out_of_range`: an iteration count or dkLen that is not a positive integer in range
+ * - `out_of_range`: an iteration count, dkLen or scrypt parameter that is not a positive integer in
+ *   range (scrypt's N must also be a power of two; see `SCRYPT_LIMITS` for the caps)
  * - `unrecognised`: the text is none of the supported layouts (or invalid JSON)
  */
 export type HashRecordProblem =

@@ -1,6 +1,6 @@
 import type { Decoded } from './encodings.js'
 import { HashRecordError, type HashRecordField } from './errors.js'
-import type { HashRecord, Pbkdf2Digest, RecordFormat } from './types.js'
+import type { Pbkdf2Digest, Pbkdf2Record, RecordFormat } from './types.js'
 
 /**
  * Shortest stored hash accepted, in bytes. PBKDF2 output is prefix-consistent, so a hash cut to
@@ -106,7 +106,7 @@ export function buildRecord(
   salt: Buffer,
   hash: Buffer,
   format: RecordFormat,
-): HashRecord {
+): Pbkdf2Record {
   if (salt.length === 0) throw new HashRecordError('salt', 'empty', 'is empty', format)
   if (salt.length > MAX_SALT_BYTES) {
     throw new HashRecordError(

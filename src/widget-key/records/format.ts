@@ -1,9 +1,9 @@
 import { encodeB64 } from './encodings.js'
 import { parseHashRecord } from './parse.js'
-import type { HashRecord, OutputFormat, Pbkdf2Digest } from './types.js'
+import type { HashRecord, OutputFormat, Pbkdf2Digest, Sha2Digest } from './types.js'
 
-/** The object layout {@link formatHashRecord} writes: hex text fields, readable back with default options. */
-export interface FormattedHashRecord {
+/** The object layout {@link formatHashRecord} writes for a PBKDF2 record: hex text fields, readable back with default options. */
+export interface FormattedPbkdf2Record {
   /** Hex of the derived key. */
   hash: string
   /** Hex of the salt bytes (read back with the default `saltEncoding: 'hex'`). */
@@ -13,6 +13,32 @@ export interface FormattedHashRecord {
   /** The HMAC digest, always stated so no reader has to assume one. */
   digest: Pbkdf2Digest
 }
+
+/** The object layout {@link formatHashRecord} writes for an scrypt record (hex salt and hash). */
+export interface FormattedScryptRecord {
+  algorithm: 'scrypt'
+  /** scrypt's N. */
+  N: number
+  /** scrypt's r. */
+  r: number
+  /** scrypt's p. */
+  p: number
+  /** Hex of the salt bytes (read back with the default `saltEncoding: 'hex'`). */
+  salt: string
+  /** Hex of the derived key. */
+  hash: string
+}
+
+/** The object layout {@link formatHashRecord} writes for a sha2 record: the Unkey-style `{ algorithm, hash }`. */
+export interface FormattedSha2Record {
+  /** The digest, as the family name the reader expects. */
+  algorithm: Sha2Digest
+  /** Hex of the digest. */
+  hash: string
+}
+
+/** What {@link formatHashRecord} writes for `'object'`, per family. */
+export type FormattedHashRecord = FormattedPbkdf2Record | FormattedScryptRecord | FormattedSha2Record
 
 const PHC_IDENTIFIER: Readonly<Record<Pbkdf2Digest, string>> = {
   // bare "pbkdf2" is SHA-1 in both RustCrypto's PHC strings and passlib
@@ -24,13 +50,17 @@ const PHC_IDENTIFIER: Readonly<Record<Pbkdf2Digest, string>> = {
 /**
  * Writes a record for storage, in a layout `parseHashRecord` reads back to the same bytes with
  * default options:
- * - `'object'`: `{ hash, salt, iterations, digest }` with hex `hash` and `salt` (salt = hex of
- *   the salt bytes, so a reader must not take it as text);
+ * - `'object'`: PBKDF2 `{ hash, salt, iterations, digest }`, scrypt `{ algorithm: 'scrypt', N, r,
+ *   p, salt, hash }`, sha2 `{ algorithm: 'sha256' | 'sha512', hash }`, with hex `hash` and `salt`
+ *   (salt = hex of the salt bytes, so a reader must not take it as text);
  * - `'json'`: the same object as JSON text, for a TEXT column;
- * - `'phc'`: `$pbkdf2-<digest>$i=N,l=L$salt$hash` with unpadded base64, which states its
- *   encodings and dkLen in itself (the least ambiguous choice for a new system).
+ * - `'phc'`: PBKDF2 `$pbkdf2-<digest>$i=N,l=L$salt$hash`, scrypt `$scrypt$ln=L,r=R,p=P$salt$hash`
+ *   (passlib's layout, which is also the PHC form RustCrypto writes),
+ *   with unpadded base64, which states its encodings and dkLen in itself (the least ambiguous
+ *   choice for a new system). sha2 records have no standard PHC form: `'phc'` throws a TypeError.
  *
  * @throws HashRecordError when `record` is not a valid record (e.g. a hash under 16 bytes).
+ * @throws TypeError for an unknown format, or `'phc'` of a sha2 record.
  */
 export function formatHashRecord(record: HashRecord, format: 'object'): FormattedHashRecord
 export function formatHashRecord(record: HashRecord, format: 'json' | 'phc'): string
@@ -44,7 +74,7 @@ export function formatHashRecord(record: HashRecord, format: OutputFormat): Form
     case 'json':
       return JSON.stringify(objectForm(valid))
     case 'phc':
-      return `$${PHC_IDENTIFIER[valid.digest]}$i=${valid.iterations},l=${valid.hash.length}$${encodeB64(valid.salt)}$${encodeB64(valid.hash)}`
+      return phcForm(valid)
     default:
       throw new TypeError(
         `formatHashRecord: format must be "object", "json" or "phc"; got ${JSON.stringify(format)}`,
@@ -52,11 +82,38 @@ export function formatHashRecord(record: HashRecord, format: OutputFormat): Form
   }
 }
 
+function phcForm(record: HashRecord): string {
+  switch (record.algorithm) {
+    case 'pbkdf2':
+      return `$${PHC_IDENTIFIER[record.digest]}$i=${record.iterations},l=${record.hash.length}$${encodeB64(record.salt)}$${encodeB64(record.hash)}`
+    case 'scrypt':
+      return `$scrypt$ln=${Math.log2(record.N)},r=${record.r},p=${record.p}$${encodeB64(record.salt)}$${encodeB64(record.hash)}`
+    case 'sha2':
+      throw new TypeError(
+        'formatHashRecord: sha2 records have no PHC form; write them as "object" or "json" ({ algorithm, hash })',
+      )
+  }
+}
+
 function objectForm(record: HashRecord): FormattedHashRecord {
-  return {
-    hash: record.hash.toString('hex'),
-    salt: record.salt.toString('hex'),
-    iterations: record.iterations,
-    digest: record.digest,
+  switch (record.algorithm) {
+    case 'pbkdf2':
+      return {
+        hash: record.hash.toString('hex'),
+        salt: record.salt.toString('hex'),
+        iterations: record.iterations,
+        digest: record.digest,
+      }
+    case 'scrypt':
+      return {
+        algorithm: 'scrypt',
+        N: record.N,
+        r: record.r,
+        p: record.p,
+        salt: record.salt.toString('hex'),
+        hash: record.hash.toString('hex'),
+      }
+    case 'sha2':
+      return { algorithm: record.digest, hash: record.hash.toString('hex') }
   }
 }

@@ -9,6 +9,8 @@ import {
   readDigest,
   requireHashLength,
 } from './fields.js'
+import { buildScryptRecord, readScryptParameters } from './scrypt.js'
+import { buildSha2Record, normaliseSha2Digest } from './sha2.js'
 import type { HashEncoding, ParseOptions, Pbkdf2Digest, RecordInspection, SaltEncoding } from './types.js'
 
 type ObjectFormat = 'object' | 'json-string'
@@ -32,8 +34,22 @@ export function parseObjectRecord(
   const fields = value as Record<string, unknown>
 
   const algorithm = fields.algorithm
-  if (algorithm !== undefined && (typeof algorithm !== 'string' || algorithm.toLowerCase() !== 'pbkdf2')) {
-    throw new HashRecordError('format', 'unsupported', 'names an algorithm other than pbkdf2', format)
+  if (algorithm !== undefined && typeof algorithm !== 'string') {
+    throw new HashRecordError('format', 'wrong_type', 'names its algorithm with a non-string', format)
+  }
+  const family = algorithm?.toLowerCase()
+  if (family === 'scrypt') return parseScryptObject(fields, options, format)
+  if (family === 'sha2') return parseSha2Object(fields, fields.digest, options, format)
+  if (family !== undefined && normaliseSha2Digest(family) !== undefined) {
+    return parseSha2Object(fields, family, options, format)
+  }
+  if (family !== undefined && family !== 'pbkdf2') {
+    throw new HashRecordError(
+      'format',
+      'unsupported',
+      'names an algorithm other than pbkdf2, scrypt, sha256 or sha512',
+      format,
+    )
   }
 
   const { bytes: hash, reading: hashReading } = readHash(fields.hash, options.hashEncoding, format)
@@ -66,6 +82,79 @@ export function parseObjectRecord(
     saltReading,
     hashReading,
     digestStated: stated !== undefined,
+  }
+}
+
+/**
+ * `{ algorithm: 'scrypt', N | n, r, p, salt, hash }`: salt and hash read as for PBKDF2 object
+ * records (salt per `saltEncoding`, hash detected or per `hashEncoding`); dkLen is the hash length.
+ */
+function parseScryptObject(
+  fields: Record<string, unknown>,
+  options: ParseOptions,
+  format: ObjectFormat,
+): RecordInspection {
+  const { N, n } = fields
+  if (N !== undefined && n !== undefined && String(N) !== String(n)) {
+    throw new HashRecordError('N', 'conflict', 'is given twice (N and n) with different values', format)
+  }
+  const parameters = readScryptParameters({ N: N ?? n, r: fields.r, p: fields.p }, format)
+  const { bytes: hash, reading: hashReading } = readHash(fields.hash, options.hashEncoding, format)
+  const { bytes: salt, reading: saltReading } = readSalt(fields.salt, options.saltEncoding ?? 'hex', format)
+  return {
+    record: buildScryptRecord(parameters, salt, hash, format),
+    format,
+    saltReading,
+    hashReading,
+    digestStated: true,
+  }
+}
+
+/**
+ * `{ algorithm: 'sha256' | 'sha512', hash }` (and a parsed `{ algorithm: 'sha2', digest, hash }`):
+ * the digest of the whole key, hex or base64 per `hashEncoding` (detected when not given). A salt
+ * is refused rather than ignored: a salted digest's construction is not in the record.
+ */
+function parseSha2Object(
+  fields: Record<string, unknown>,
+  named: unknown,
+  options: ParseOptions,
+  format: ObjectFormat,
+): RecordInspection {
+  if (typeof named !== 'string') {
+    throw new HashRecordError(
+      'digest',
+      named === undefined ? 'missing' : 'wrong_type',
+      'must be sha256 or sha512',
+      format,
+    )
+  }
+  const digest = normaliseSha2Digest(named)
+  if (digest === undefined)
+    throw new HashRecordError('digest', 'unsupported', 'is not sha256 or sha512', format)
+  const stated = fields.digest
+  if (
+    stated !== undefined &&
+    stated !== null &&
+    (typeof stated !== 'string' || normaliseSha2Digest(stated) !== digest)
+  ) {
+    throw new HashRecordError('digest', 'conflict', 'disagrees with the algorithm', format)
+  }
+  if (fields.salt !== undefined && fields.salt !== null) {
+    throw new HashRecordError(
+      'salt',
+      'unsupported',
+      'is present, but sha256/sha512 records are the digest of the whole key: a salted digest does not say how salt and key were joined',
+      format,
+    )
+  }
+  const { bytes: hash, reading: hashReading } = readHash(fields.hash, options.hashEncoding, format)
+  return {
+    record: buildSha2Record(digest, hash, format),
+    format,
+    saltReading: 'none',
+    hashReading,
+    digestStated: true,
   }
 }
 

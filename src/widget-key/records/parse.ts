@@ -3,6 +3,8 @@ import { HashRecordError } from './errors.js'
 import { parseJsonRecord, parseObjectRecord } from './object.js'
 import { parsePasslibRecord } from './passlib.js'
 import { parsePhcRecord } from './phc.js'
+import { parseDjangoScryptRecord, parseScryptPhcRecord, parseWerkzeugScryptRecord } from './scrypt.js'
+import { parseDrfApiKeyRecord } from './sha2.js'
 import type { HashRecord, HashRecordInput, ParseOptions, RecordFormat, RecordInspection } from './types.js'
 import { parseWerkzeugRecord } from './werkzeug.js'
 
@@ -10,15 +12,22 @@ const SALT_ENCODINGS = ['hex', 'base64', 'base64url', 'utf8'] as const
 const HASH_ENCODINGS = ['hex', 'base64', 'base64url'] as const
 
 /**
- * Parses a PBKDF2 hash record in any supported layout into one normalised {@link HashRecord}.
+ * Parses a hash record in any supported layout into one normalised {@link HashRecord}, whose
+ * `algorithm` (`pbkdf2`, `scrypt` or `sha2`) says which family it is.
  *
  * | input | format |
  * |---|---|
  * | an object, or a string starting with `{` | object `{ hash, salt, iter \| iterations, digest \| alg?, dklen? }` / its JSON |
+ * | the same with `algorithm: 'scrypt'` | object `{ algorithm, N \| n, r, p, salt, hash }` / its JSON |
+ * | the same with `algorithm: 'sha256' \| 'sha512'` | object `{ algorithm, hash }` (digest of the whole key) / its JSON |
  * | `$pbkdf2…$i=N[,l=L]$salt$hash` | PHC (unpadded base64 fields) |
  * | `$pbkdf2…$N$salt$hash` | passlib (adapted base64 fields) |
+ * | `$scrypt$ln=L,r=R,p=P$salt$hash` | passlib / PHC (unpadded standard base64 fields) |
  * | `pbkdf2_<digest>$N$salt$hash` | Django (salt is text, hash base64) |
+ * | `scrypt$N$salt$r$p$hash` | Django scrypt (salt is text, 64-byte hash base64) |
+ * | `sha512$$hexhash` | djangorestframework-api-key (hex SHA-512 of the key, no salt) |
  * | `pbkdf2:<digest>:N$salt$hash` | werkzeug (salt is text, hash hex) |
+ * | `scrypt:N:r:p$salt$hash` | werkzeug scrypt (salt is text, 64-byte hash hex) |
  *
  * Every field is decoded strictly, dkLen rules are enforced per format (passlib, Django and
  * werkzeug fix it at the digest size; PHC's `l=` must agree), and hashes under 16 bytes are
@@ -53,20 +62,27 @@ export function inspectHashRecord(
       case 'json-string':
         return parseJsonRecord(text, options)
       case 'phc':
-        return parsePhcRecord(text)
       case 'passlib':
-        return parsePasslibRecord(text)
+        if (text.startsWith('$scrypt$')) return parseScryptPhcRecord(text)
+        return format === 'phc' ? parsePhcRecord(text) : parsePasslibRecord(text)
       case 'django':
+        if (text.startsWith('scrypt$')) {
+          // three fields is werkzeug's layout with its parameters left out, not a damaged Django one
+          return text.split('$').length === 3
+            ? parseWerkzeugScryptRecord(text)
+            : parseDjangoScryptRecord(text)
+        }
+        if (text.startsWith('sha512$')) return parseDrfApiKeyRecord(text)
         return parseDjangoRecord(text)
       case 'werkzeug':
-        return parseWerkzeugRecord(text)
+        return text.startsWith('scrypt:') ? parseWerkzeugScryptRecord(text) : parseWerkzeugRecord(text)
       default:
         throw new HashRecordError(
           'format',
           'unrecognised',
           text.length === 0
             ? 'is empty'
-            : 'is not a recognised PBKDF2 record (expected an object, JSON, $pbkdf2-…$ (PHC or passlib), pbkdf2_… (Django) or pbkdf2:… (werkzeug))',
+            : 'is not a recognised hash record (expected an object, JSON, $pbkdf2-…$ or $scrypt$ (PHC or passlib), pbkdf2_…, scrypt$ or sha512$$ (Django), or pbkdf2:… or scrypt:… (werkzeug))',
         )
     }
   }
@@ -81,7 +97,7 @@ export function inspectHashRecord(
 /**
  * Which layout a record string has, by its start (see {@link parseHashRecord}); `undefined`
  * when it has none of them. `$pbkdf2…` is PHC when its parameter field has `=` (`i=N`), passlib
- * when it is a bare number.
+ * when it is a bare number; `$scrypt$` is passlib's (the same as the PHC form).
  */
 export function detectRecordFormat(text: string): Exclude<RecordFormat, 'object'> | undefined {
   const trimmed = text.trim()
@@ -90,8 +106,11 @@ export function detectRecordFormat(text: string): Exclude<RecordFormat, 'object'
     const parameters = trimmed.split('$')[2] ?? ''
     return parameters.includes('=') ? 'phc' : 'passlib'
   }
-  if (trimmed.startsWith('pbkdf2_')) return 'django'
-  if (trimmed.startsWith('pbkdf2:')) return 'werkzeug'
+  if (trimmed.startsWith('$scrypt$')) return 'passlib'
+  if (trimmed.startsWith('pbkdf2_') || trimmed.startsWith('scrypt$') || trimmed.startsWith('sha512$')) {
+    return 'django'
+  }
+  if (trimmed.startsWith('pbkdf2:') || trimmed.startsWith('scrypt:')) return 'werkzeug'
   return undefined
 }
 

@@ -2,11 +2,11 @@
 export type Pbkdf2Digest = 'sha1' | 'sha256' | 'sha512'
 
 /**
- * A PBKDF2 hash record, normalised: every supported format parses to this shape, and the
+ * A PBKDF2 hash record, normalised: every PBKDF2 format parses to this shape, and the
  * verifier needs nothing else. `hash.length` is the dkLen: PBKDF2 is re-run to exactly that many
  * bytes.
  */
-export interface HashRecord {
+export interface Pbkdf2Record {
   algorithm: 'pbkdf2'
   /** The HMAC digest PBKDF2 was run with. */
   digest: Pbkdf2Digest
@@ -17,6 +17,44 @@ export interface HashRecord {
   /** The stored derived key; its length is the dkLen, at least 16 bytes. */
   hash: Buffer
 }
+
+/**
+ * An scrypt hash record (werkzeug's default since 3.0, Django's and passlib's scrypt hashers),
+ * normalised. `hash.length` is the dkLen. The parameters are bounded when parsed (see
+ * `SCRYPT_LIMITS`), so a stored record cannot make the verifier allocate more than 256 MiB.
+ */
+export interface ScryptRecord {
+  algorithm: 'scrypt'
+  /** The CPU/memory cost: a power of two greater than 1. Memory used is 128 · N · r bytes. */
+  N: number
+  /** The block size. */
+  r: number
+  /** The parallelisation count (work grows linearly with it; memory does not). */
+  p: number
+  /** The exact salt bytes fed to scrypt (werkzeug and Django: the UTF-8 bytes of the salt text). */
+  salt: Buffer
+  /** The stored derived key; its length is the dkLen, at least 16 bytes. */
+  hash: Buffer
+}
+
+/** The digests of fast (unsalted, single-pass) key digests. */
+export type Sha2Digest = 'sha256' | 'sha512'
+
+/**
+ * A fast digest of the whole key (djangorestframework-api-key's `sha512$$…`, Unkey- and
+ * better-auth-style stores' SHA-256 of the key). Sound only for high-entropy generated keys: it
+ * has no salt and no work factor. `hash` is exactly the digest's size.
+ */
+export interface Sha2Record {
+  algorithm: 'sha2'
+  /** The digest of the key's UTF-8 bytes. */
+  digest: Sha2Digest
+  /** The stored digest: 32 bytes for SHA-256, 64 for SHA-512. */
+  hash: Buffer
+}
+
+/** A parsed hash record of any supported family; `algorithm` says which. */
+export type HashRecord = Pbkdf2Record | ScryptRecord | Sha2Record
 
 /**
  * A record as a store or an admin API keeps it, before parsing: typically a row's columns
@@ -39,8 +77,19 @@ export interface HashRecordObject {
   dklen?: number | string
   /** Spelling of `dklen` used by WebCrypto-minded writers. */
   dkLen?: number | string
-  /** When present it must be `pbkdf2` (a record that says otherwise is not one of ours). */
+  /**
+   * The family, default `pbkdf2`. `scrypt` reads `N` (or `n`), `r`, `p`, `salt` and `hash`;
+   * `sha256` / `sha512` read only `hash`, the digest of the whole key (no salt).
+   */
   algorithm?: string
+  /** scrypt's cost parameter N (a power of two); `n` is a synonym. */
+  N?: number | string
+  /** Synonym of `N`. */
+  n?: number | string
+  /** scrypt's block size. */
+  r?: number | string
+  /** scrypt's parallelisation count. */
+  p?: number | string
 }
 
 /**
@@ -76,8 +125,11 @@ export interface ParseOptions {
 /** The layouts a record string or object can have; the names match the shared test vectors. */
 export type RecordFormat = 'object' | 'json-string' | 'phc' | 'passlib' | 'django' | 'werkzeug'
 
-/** How a parsed record's salt text was read: the options' names, plus passlib's `ab64` and raw bytes. */
-export type SaltReading = SaltEncoding | 'ab64' | 'bytes'
+/**
+ * How a parsed record's salt text was read: the options' names, plus passlib's `ab64`, raw bytes,
+ * and `none` for sha2 records, which have no salt.
+ */
+export type SaltReading = SaltEncoding | 'ab64' | 'bytes' | 'none'
 
 /** How a parsed record's hash text was read: the options' names, plus passlib's `ab64` and raw bytes. */
 export type HashReading = HashEncoding | 'ab64' | 'bytes'
@@ -95,6 +147,9 @@ export interface RecordInspection {
   saltReading: SaltReading
   /** How the hash text became bytes. */
   hashReading: HashReading
-  /** False when the record names no digest and `sha256` was assumed (only object and JSON records can). */
+  /**
+   * False when a PBKDF2 record names no digest and `sha256` was assumed (only object and JSON
+   * records can); always true for scrypt and sha2 records, which name their family.
+   */
   digestStated: boolean
 }
