@@ -9,7 +9,7 @@ export const build: BuildScenario = async (setup) => {
   const guard = delegateBearerAuth({
     validator: httpValidator({ url: setup.auth.validateUrl }),
     cacheTtl: 0,
-    negativeCacheTtl: 0,
+    negativeTtl: 0,
   })
   await guard.ready()
   return { middlewares: [guard], stats: () => guard.stats() }
