@@ -99,14 +99,8 @@ export function requireHashLength(
   )
 }
 
-/** Assembles a record after the checks every format shares (salt and hash sizes). */
-export function buildRecord(
-  digest: Pbkdf2Digest,
-  iterations: number,
-  salt: Buffer,
-  hash: Buffer,
-  format: RecordFormat,
-): Pbkdf2Record {
+/** The salt and hash size checks every salted family shares (PBKDF2, scrypt). */
+export function checkSaltAndHash(salt: Buffer, hash: Buffer, format: RecordFormat): void {
   if (salt.length === 0) throw new HashRecordError('salt', 'empty', 'is empty', format)
   if (salt.length > MAX_SALT_BYTES) {
     throw new HashRecordError(
@@ -132,5 +126,16 @@ export function buildRecord(
       format,
     )
   }
+}
+
+/** Assembles a record after the checks every format shares (salt and hash sizes). */
+export function buildRecord(
+  digest: Pbkdf2Digest,
+  iterations: number,
+  salt: Buffer,
+  hash: Buffer,
+  format: RecordFormat,
+): Pbkdf2Record {
+  checkSaltAndHash(salt, hash, format)
   return { algorithm: 'pbkdf2', digest, iterations, salt, hash }
 }

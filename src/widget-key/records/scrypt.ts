@@ -1,13 +1,6 @@
 import { decodeBase64, decodeHex, encodeUtf8 } from './encodings.js'
 import { HashRecordError } from './errors.js'
-import {
-  decodedOrThrow,
-  MAX_HASH_BYTES,
-  MAX_SALT_BYTES,
-  MIN_HASH_BYTES,
-  readCount,
-  requireHashLength,
-} from './fields.js'
+import { checkSaltAndHash, decodedOrThrow, readCount, requireHashLength } from './fields.js'
 import type { RecordFormat, RecordInspection, ScryptRecord } from './types.js'
 
 /**
@@ -89,31 +82,7 @@ export function buildScryptRecord(
   hash: Buffer,
   format: RecordFormat,
 ): ScryptRecord {
-  if (salt.length === 0) throw new HashRecordError('salt', 'empty', 'is empty', format)
-  if (salt.length > MAX_SALT_BYTES) {
-    throw new HashRecordError(
-      'salt',
-      'too_long',
-      `is ${salt.length} bytes, more than ${MAX_SALT_BYTES}`,
-      format,
-    )
-  }
-  if (hash.length < MIN_HASH_BYTES) {
-    throw new HashRecordError(
-      'hash',
-      'too_short',
-      `is ${hash.length} bytes; hashes under ${MIN_HASH_BYTES} bytes are refused (too weak, and usually truncated)`,
-      format,
-    )
-  }
-  if (hash.length > MAX_HASH_BYTES) {
-    throw new HashRecordError(
-      'hash',
-      'too_long',
-      `is ${hash.length} bytes, more than ${MAX_HASH_BYTES}`,
-      format,
-    )
-  }
+  checkSaltAndHash(salt, hash, format)
   return { algorithm: 'scrypt', N: parameters.N, r: parameters.r, p: parameters.p, salt, hash }
 }
 
